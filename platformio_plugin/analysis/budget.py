@@ -1,0 +1,80 @@
+"""Model flash + arena against the selected board's flash and RAM.
+
+Checked before compiling, so "region FLASH overflowed" becomes a sentence with
+numbers. Shown in PlatformIO's own bar style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..config import BoardSpec
+from ..errors import BudgetError
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    name: str
+    flash: int  # model bytes
+    arena: int  # kArenaSize
+
+
+@dataclass(frozen=True)
+class Budget:
+    flash_used: int
+    ram_used: int
+    max_flash: int
+    max_ram: int
+    runtime_flash: int
+    runtime_ram: int
+
+
+def bar(label: str, used: int, total: int) -> str:
+    """`RAM:   [==        ]  17.4% (used 22812 bytes from 131072 bytes)` as PlatformIO prints it."""
+    ratio = used / total if total else 0.0
+    filled = min(10, int(round(ratio * 10)))
+    return (
+        f"{label:<6} [{'=' * filled}{' ' * (10 - filled)}] {ratio * 100:5.1f}% "
+        f"(used {used:,} bytes from {total:,} bytes)"
+    )
+
+
+def check_budget(
+    costs: Sequence[ModelCost],
+    board: BoardSpec,
+    env_name: str,
+    *,
+    runtime_flash: int,
+    runtime_ram: int,
+) -> Budget:
+    """Raise BudgetError naming model, board and numbers when a model cannot fit."""
+    flash = sum(c.flash for c in costs) + runtime_flash
+    ram = sum(c.arena for c in costs) + runtime_ram
+    names = ", ".join(c.name for c in costs)
+    if board.max_flash and flash > board.max_flash:
+        biggest = max(costs, key=lambda c: c.flash)
+        raise BudgetError(
+            f"{names} needs {flash:,} B of flash (model {biggest.name} {biggest.flash:,} B + "
+            f"runtime {runtime_flash:,} B) but board {board.board_id} in [env:{env_name}] "
+            f"has {board.max_flash:,} B.",
+            "Use a smaller model (fewer or narrower layers), or pick a board with more flash.",
+        )
+    if board.max_ram and ram > board.max_ram:
+        biggest = max(costs, key=lambda c: c.arena)
+        raise BudgetError(
+            f"{names} needs {ram:,} B of RAM (arena {biggest.name} {biggest.arena:,} B + "
+            f"runtime {runtime_ram:,} B) but board {board.board_id} in [env:{env_name}] "
+            f"has {board.max_ram:,} B.",
+            "Reduce the model's input size or channels, or pick a board with more RAM.",
+        )
+    return Budget(flash, ram, board.max_flash, board.max_ram, runtime_flash, runtime_ram)
+
+
+def render_budget(budget: Budget) -> list[str]:
+    lines = []
+    if budget.max_flash:
+        lines.append(bar("Flash:", budget.flash_used, budget.max_flash) + " model + runtime")
+    if budget.max_ram:
+        lines.append(bar("RAM:", budget.ram_used, budget.max_ram) + " arena + runtime")
+    return lines

@@ -1,0 +1,1 @@
+"""Generated C/C++: pure functions from model facts to file text."""

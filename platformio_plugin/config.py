@@ -1,0 +1,253 @@
+"""Project options + board manifest -> frozen dataclasses.
+
+Everything after this module works on ``PluginConfig`` / ``ModelSpec`` /
+``BoardSpec`` only: no raw strings, no PlatformIO objects.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from .errors import ConfigError, ModelFileError
+from .options import PREFIX, parse_options
+
+MODEL_SUFFIXES = (".pth", ".pt", ".pt2", ".onnx", ".tflite")
+KNOWN_UNSUPPORTED = {
+    ".h5": "a Keras model",
+    ".keras": "a Keras model",
+    ".pb": "a TensorFlow graph",
+    ".safetensors": "a safetensors weight file",
+    ".bin": "a raw weight file",
+}
+CALIBRATION_SUFFIXES = (".npy", ".npz", ".csv")
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """What the budget check and the kernel choice need to know about the board."""
+
+    board_id: str
+    cpu: str = ""
+    mcu: str = ""
+    max_flash: int = 0  # upload.maximum_size, 0 = unknown
+    max_ram: int = 0  # upload.maximum_ram_size, 0 = unknown
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of an env, with every sidecar file resolved."""
+
+    name: str  # C identifier, also the namespace / header name
+    path: Path
+    model_class: Optional[str] = None  # "path/to/file.py:ClassName" (absolute path)
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    input_shape: Optional[tuple[int, ...]] = None
+    calibration: Optional[Path] = None
+    validation: Optional[Path] = None
+    labels: tuple[str, ...] = ()
+    labels_path: Optional[Path] = None
+
+    @property
+    def fmt(self) -> str:
+        return self.path.suffix.lower()
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    env_name: str
+    project_dir: Path
+    build_dir: Path
+    board: BoardSpec
+    models: tuple[ModelSpec, ...]
+    options: Mapping[str, Any]
+
+    @property
+    def generated_dir(self) -> Path:
+        """Generated headers live in the build folder, never in the user's src/."""
+        return self.build_dir / "tinyml"
+
+
+def c_identifier(stem: str) -> str:
+    """A model file stem as a C/C++ identifier (namespace and header name)."""
+    ident = re.sub(r"\W", "_", stem, flags=re.ASCII).strip("_").lower() or "model"
+    return "m_" + ident if ident[0].isdigit() else ident
+
+
+def board_spec(board_id: str, manifest: Mapping[str, Any]) -> BoardSpec:
+    """Read the fields the plugin needs from a board manifest (PlatformIO JSON)."""
+    build = manifest.get("build", {}) or {}
+    upload = manifest.get("upload", {}) or {}
+    return BoardSpec(
+        board_id=board_id,
+        cpu=str(build.get("cpu", "")).lower(),
+        mcu=str(build.get("mcu", "")).lower(),
+        max_flash=int(upload.get("maximum_size", 0) or 0),
+        max_ram=int(upload.get("maximum_ram_size", 0) or 0),
+    )
+
+
+def has_tinyml_options(raw: Mapping[str, Any]) -> bool:
+    return any(key.startswith(PREFIX) for key in raw)
+
+
+def discover_model_paths(project_dir: Path, listed: Optional[list[str]], env_name: str) -> list[Path]:
+    """Models named by `custom_tinyml_models`, else every model file in models/."""
+    if listed:
+        paths = []
+        for item in listed:
+            path = (project_dir / Path(item).expanduser()).resolve()
+            if not path.is_file():
+                raise ModelFileError(
+                    f"Model file {item} (custom_tinyml_models in [env:{env_name}]) does not exist.",
+                    f"Looked for {path}. Fix the path or put the model there.",
+                )
+            paths.append(path)
+        return paths
+    folder = project_dir / MODELS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MODEL_SUFFIXES)
+
+
+def _check_format(path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix in MODEL_SUFFIXES:
+        return
+    what = KNOWN_UNSUPPORTED.get(suffix, f"a `{suffix or 'extension-less'}` file")
+    raise ModelFileError(
+        f"{path.name} is {what}; pio-tinyml does not read this format.",
+        "Supported: .pth/.pt (PyTorch), .pt2 (torch.export), .onnx, .tflite (int8). "
+        "Export the model to ONNX (e.g. tf2onnx for Keras) and use the .onnx file.",
+    )
+
+
+def _sidecar(
+    folder: Path, stem: str, kinds: tuple[str, ...], shared: str, allow_dir: bool = False
+) -> Optional[Path]:
+    """`<stem>.<shared>.<ext>`, `<stem>.<shared>/`, then `<shared>.<ext>`, `<shared>/`."""
+    for base in (f"{stem}.{shared}", shared):
+        for suffix in kinds:
+            if (folder / (base + suffix)).is_file():
+                return folder / (base + suffix)
+        if allow_dir and (folder / base).is_dir():
+            return folder / base
+    return None
+
+
+def module_classes(source: str) -> list[str]:
+    """Names of classes in a Python file that subclass an nn.Module, without importing it."""
+    tree = ast.parse(source)
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            bases = [ast.unparse(b) for b in node.bases]
+            if any(b.split(".")[-1] == "Module" for b in bases):
+                names.append(node.name)
+    return names
+
+
+def _default_model_class(path: Path, env_name: str) -> Optional[str]:
+    class_file = path.with_suffix(".py")
+    if path.suffix.lower() != ".pth" or not class_file.is_file():
+        return None
+    try:
+        names = module_classes(class_file.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"{class_file.name} has a syntax error at line {exc.lineno}: {exc.msg}.",
+            f"Fix the file, or set custom_tinyml_model_class in [env:{env_name}].",
+        ) from None
+    if len(names) == 1:
+        return f"{class_file}:{names[0]}"
+    listing = ", ".join(names) if names else "none"
+    raise ConfigError(
+        f"{class_file.name} defines {len(names)} nn.Module classes ({listing}); "
+        f"pio-tinyml cannot tell which one {path.name} holds.",
+        f"Set custom_tinyml_model_class = {MODELS_DIR}/{class_file.name}:ClassName in [env:{env_name}].",
+    )
+
+
+def _read_labels(path: Optional[Path]) -> tuple[str, ...]:
+    if path is None:
+        return ()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip())
+
+
+def _resolve(project_dir: Path, value: Optional[str]) -> Optional[Path]:
+    if not value:
+        return None
+    return (project_dir / Path(value).expanduser()).resolve()
+
+
+def _require_exists(path: Optional[Path], option: str, env_name: str) -> Optional[Path]:
+    if path is not None and not path.exists():
+        raise ConfigError(
+            f"{PREFIX}{option} in [env:{env_name}] points at {path}, which does not exist.",
+            "Fix the path (relative paths start at the project folder).",
+        )
+    return path
+
+
+def model_spec(path: Path, project_dir: Path, opts: Mapping[str, Any], env_name: str) -> ModelSpec:
+    _check_format(path)
+    folder, stem = path.parent, path.stem
+    model_class = opts["model_class"]
+    if model_class:
+        file_part, _, class_name = model_class.rpartition(":")
+        class_path = _require_exists(_resolve(project_dir, file_part), "model_class", env_name)
+        model_class = f"{class_path}:{class_name}"
+    else:
+        model_class = _default_model_class(path, env_name)
+    calibration = _require_exists(_resolve(project_dir, opts["calibration"]), "calibration", env_name)
+    validation = _require_exists(_resolve(project_dir, opts["validation"]), "validation", env_name)
+    labels_path = _require_exists(_resolve(project_dir, opts["labels"]), "labels", env_name)
+    return ModelSpec(
+        name=c_identifier(stem),
+        path=path,
+        model_class=model_class,
+        model_kwargs=dict(opts["model_kwargs"] or {}),
+        input_shape=opts["input_shape"],
+        calibration=calibration or _sidecar(
+            folder, stem, CALIBRATION_SUFFIXES, "calibration", allow_dir=True
+        ),
+        validation=validation or _sidecar(folder, stem, (".npz",), "validation"),
+        labels_path=labels_path or _sidecar(folder, stem, (".txt",), "labels"),
+        labels=_read_labels(labels_path or _sidecar(folder, stem, (".txt",), "labels")),
+    )
+
+
+def load_config(
+    raw_options: Mapping[str, Any],
+    *,
+    env_name: str,
+    project_dir: Path,
+    build_dir: Path,
+    board: BoardSpec,
+) -> PluginConfig:
+    """Validate options and resolve the env's models. Raises ConfigError / ModelFileError."""
+    opts = parse_options(raw_options, env_name)
+    paths = discover_model_paths(project_dir, opts["models"], env_name)
+    specs = tuple(model_spec(p, project_dir, opts, env_name) for p in paths)
+    seen: dict[str, Path] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(
+                f"Models {seen[spec.name].name} and {spec.path.name} in [env:{env_name}] "
+                f"both become `{spec.name}` in C++.",
+                "Rename one of the files.",
+            )
+        seen[spec.name] = spec.path
+    return PluginConfig(
+        env_name=env_name,
+        project_dir=project_dir,
+        build_dir=build_dir,
+        board=board,
+        models=specs,
+        options=opts,
+    )

@@ -1,0 +1,137 @@
+"""The library's pre-build hook: PlatformIO env -> prepared models -> build env.
+
+Runs when PlatformIO constructs the library builder (after the platform's
+builder has set CPU flags, before anything compiles). Every TinyMLError ends
+here as one `Error:` line and a non-zero exit; no traceback for user mistakes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment  # type: ignore[import-not-found]
+
+from .. import pipeline
+from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
+from ..errors import TinyMLError
+from ..tflm.cpu import KernelChoice, choose_kernels
+
+INFO_TARGET = "tinyml-info"
+CLEAN_TARGET = "tinyml-clean"
+
+
+def say(line: str) -> None:
+    print(f"TinyML: {line}", flush=True)
+
+
+def fail(env: Any, error: TinyMLError) -> None:
+    sys.stderr.write(f"Error: {error.render()}\n")
+    sys.stderr.flush()
+    env.Exit(1)
+
+
+def _env_targets(env: Any, projenv: Any) -> list[Any]:
+    """Every env whose sources include the generated headers: this library's,
+    the project's sources' and the global one (other libraries, linking)."""
+    return [e for e in (env, projenv, DefaultEnvironment()) if e is not None]
+
+
+def read_config(env: Any) -> PluginConfig | None:
+    """None when the project does not use the plugin (silent no-op)."""
+    raw = env.GetProjectOptions(as_dict=True)
+    project_dir = Path(env.subst("$PROJECT_DIR"))
+    if not has_tinyml_options(raw) and not discover_model_paths(project_dir, None, env["PIOENV"]):
+        return None
+    board_id = env.subst("$BOARD") if "BOARD" in env else ""
+    manifest = env.BoardConfig().manifest if board_id else {}
+    return load_config(
+        raw,
+        env_name=env["PIOENV"],
+        project_dir=project_dir,
+        build_dir=Path(env.subst("$BUILD_DIR")),
+        board=board_spec(board_id, manifest),
+    )
+
+
+def kernel_choice(config: PluginConfig) -> KernelChoice:
+    return choose_kernels(
+        board=config.board.board_id or "native",
+        cpu=config.board.cpu,
+        mcu=config.board.mcu,
+        option=str(config.options["kernels"]),
+    )
+
+
+def add_generated_includes(envs: list[Any], generated_dir: Path) -> None:
+    for target in envs:
+        target.PrependUnique(CPPPATH=[str(generated_dir)])
+
+
+def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
+    from ..report import render_info  # only when asked for
+
+    def info_action(*_args: Any, **_kwargs: Any) -> None:
+        if prepared is not None:
+            for line in render_info(config, prepared):
+                print(line)
+
+    def clean_action(*_args: Any, **_kwargs: Any) -> None:
+        for path in pipeline.clean_env(config):
+            say(f"removed {pipeline.display_path(path, config.project_dir)}")
+
+    env.AddCustomTarget(INFO_TARGET, None, info_action, title="TinyML info",
+                        description="Ops, MACs, flash and arena of each model against the board")
+    env.AddCustomTarget(CLEAN_TARGET, None, clean_action, title="TinyML clean",
+                        description="Remove generated model files and their conversion cache")
+
+
+def link_runtime(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv, choice: KernelChoice) -> None:
+    """TFLM + kernels for exactly the env's ops, built with the board's own flags."""
+    from . import tflm_build
+
+    tflm_build.add_tflm_library(
+        env,
+        ops=prepared.ops,
+        kernels=choice.kernels,
+        dsp=choice.dsp,
+        config=config,
+        log=say,
+    )
+
+
+def run(env: Any, projenv: Any = None) -> None:
+    """Entry point called by extra_scripts/tinyml.py with the library's env."""
+    if env.IsIntegrationDump():
+        # IDE data dump: paths only, never conversion.
+        add_generated_includes(_env_targets(env, projenv), Path(env.subst("$BUILD_DIR")) / "tinyml")
+        return
+    started = time.monotonic()
+    try:
+        config = read_config(env)
+        if config is None:
+            return
+        envs = _env_targets(env, projenv)
+        add_generated_includes(envs, config.generated_dir)
+        if CLEAN_TARGET in COMMAND_LINE_TARGETS:
+            register_targets(env, config, None)
+            return
+        choice = kernel_choice(config)
+        prepared = pipeline.prepare_env(
+            config, kernels=choice.kernels, core_dir=Path(env.subst("$PROJECT_CORE_DIR")), log=say
+        )
+        if not prepared.up_to_date:
+            say(choice.describe() if hasattr(choice, "describe") else f"kernels: {choice.kernels}")
+        if choice.warning:
+            print(choice.warning, flush=True)
+        register_targets(env, config, prepared)
+        if prepared.models:
+            link_runtime(env, config, prepared, choice)
+    except TinyMLError as error:
+        fail(env, error)
+        return
+    if time.monotonic() - started > 5:
+        say(f"done in {time.monotonic() - started:.1f} s")
+
