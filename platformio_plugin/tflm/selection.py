@@ -1,0 +1,234 @@
+"""Which upstream source files a build compiles, from a TFLM tree, an op set and a kernel choice.
+
+Pure: it only lists directories and reads nothing else. Mirrors TFLM's own Makefile
+(``tools/make/sources.inc``, ``ext_libs/cmsis_nn.inc``):
+
+- runtime: ``tensorflow/lite/micro/{,arena_allocator/,memory_planner/,tflite_bridge/}*.cc`` and
+  the shared TFLite sources under ``tensorflow/`` (outside ``lite/micro`` and
+  ``lite/experimental``), without tests, benchmarks, test helpers and ``lite/array.cc``;
+  ``debug_log.cc`` is left out because the runtime in ``src/tinyml`` provides ``DebugLog``;
+- kernels: only those the ops need (``op_table``), plus ``kernel_util.cc`` and
+  ``micro_tensor_utils.cc``; with CMSIS-NN a file of the same name in ``kernels/cmsis_nn/``
+  replaces the reference one (TFLM's ``specialize_files.py`` rule);
+- CMSIS-NN: the C sources of the function groups the selected CMSIS-NN kernels call, without
+  the float (``*_f16.c``, ``*_f32.c``, ``arm_nntables_flt.c``) files, as TFLM builds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Iterable, Optional
+
+from ..errors import SourcesError, UnsupportedOpsError
+from . import op_table
+
+MICRO: Final = "tensorflow/lite/micro"
+KERNELS: Final = f"{MICRO}/kernels"
+CMSIS_NN_KERNELS: Final = f"{KERNELS}/cmsis_nn"
+
+_RUNTIME_DIRS: Final = (MICRO, f"{MICRO}/arena_allocator", f"{MICRO}/memory_planner",
+                        f"{MICRO}/tflite_bridge")  # fmt: skip
+# Sources of the micro runtime that belong to TFLM's tests or are replaced by src/tinyml.
+_RUNTIME_EXCLUDED: Final = frozenset(
+    {
+        "debug_log.cc",
+        "fake_micro_context.cc",
+        "mock_micro_graph.cc",
+        "test_helpers.cc",
+        "test_helper_custom_ops.cc",
+    }
+)
+_SHARED_EXCLUDED_DIRS: Final = (f"{MICRO}/", "tensorflow/lite/experimental/")
+_SHARED_EXCLUDED: Final = frozenset({"tensorflow/lite/array.cc"})
+KERNEL_HELPERS: Final = (f"{KERNELS}/kernel_util.cc", f"{KERNELS}/micro_tensor_utils.cc")
+
+# CMSIS-NN function groups (folders of Source/) each TFLM cmsis_nn kernel calls, and the
+# groups those groups call in turn (checked against the pinned trees by the tests).
+CMSIS_NN_GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "add.cc": ("BasicMathFunctions",),
+    "batch_matmul.cc": ("FullyConnectedFunctions",),
+    "conv.cc": ("ConvolutionFunctions",),
+    "depthwise_conv.cc": ("ConvolutionFunctions",),
+    "fully_connected.cc": ("ConvolutionFunctions", "FullyConnectedFunctions"),
+    "maximum_minimum.cc": ("BasicMathFunctions",),
+    "mul.cc": ("BasicMathFunctions",),
+    "pad.cc": ("PadFunctions",),
+    "pooling.cc": ("PoolingFunctions",),
+    "softmax.cc": ("SoftmaxFunctions",),
+    "svdf.cc": ("FullyConnectedFunctions", "SVDFunctions"),
+    "transpose.cc": ("TransposeFunctions",),
+    "transpose_conv.cc": ("ConvolutionFunctions",),
+    "unidirectional_sequence_lstm.cc": ("FullyConnectedFunctions", "LSTMFunctions"),
+}
+CMSIS_NN_ALWAYS: Final = ("NNSupportFunctions", "BasicMathFunctions", "ActivationFunctions")
+CMSIS_NN_GROUP_DEPS: Final[dict[str, tuple[str, ...]]] = {
+    "ConvolutionFunctions": ("TransposeFunctions",),
+}
+
+CXX_STD: Final = "gnu++17"
+C_STD: Final = "gnu11"
+# C++ flags TFLM is built with (tools/make/Makefile); the project's own C++ keeps its flags.
+TFLM_CXXFLAGS: Final = ("-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
+
+
+@dataclass(frozen=True)
+class SourceTrees:
+    """Roots of the unpacked upstream trees (see sources.py for how they are found)."""
+
+    tflm: Path
+    flatbuffers: Path
+    gemmlowp: Path
+    ruy: Path
+    cmsis_nn: Optional[Path] = None
+    cmsis: Optional[Path] = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to compile."""
+
+    path: Path
+    group: str  # "runtime", "kernels" or "cmsis-nn"
+    obj: str  # object path, unique across trees: "<tree>/<path without suffix>"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything the build needs: files, include directories, preprocessor defines."""
+
+    sources: tuple[Source, ...]
+    include_dirs: tuple[Path, ...]
+    defines: tuple[tuple[str, Optional[str]], ...]
+    kernels: str
+
+    def files(self, group: str) -> list[Path]:
+        return [s.path for s in self.sources if s.group == group]
+
+    def count(self, group: Optional[str] = None) -> int:
+        return sum(1 for s in self.sources if group is None or s.group == group)
+
+
+def _is_test(name: str) -> bool:
+    stem = name.rsplit(".", 1)[0]
+    return stem.endswith("_test") or "_test_" in stem
+
+
+def runtime_sources(tflm: Path) -> list[str]:
+    """TFLM runtime sources relative to ``tflm`` (see module docstring)."""
+    out: list[str] = []
+    for rel_dir in _RUNTIME_DIRS:
+        folder = tflm / rel_dir
+        for path in sorted(folder.glob("*.cc")):
+            if not _is_test(path.name) and path.name not in _RUNTIME_EXCLUDED:
+                out.append(f"{rel_dir}/{path.name}")
+    shared = tflm / "tensorflow"
+    for path in sorted(shared.rglob("*")):
+        if path.suffix not in (".cc", ".c") or not path.is_file():
+            continue
+        rel = path.relative_to(tflm).as_posix()
+        if rel.startswith(_SHARED_EXCLUDED_DIRS) or rel in _SHARED_EXCLUDED:
+            continue
+        if not _is_test(path.name):
+            out.append(rel)
+    return out
+
+
+def kernel_sources(tflm: Path, ops: Iterable[str], kernels: str) -> list[str]:
+    """Kernel sources for ``ops`` relative to ``tflm``, CMSIS-NN files replacing reference ones."""
+    names = list(dict.fromkeys(ops))
+    missing = op_table.unsupported(names)
+    if missing:
+        raise UnsupportedOpsError(
+            "the op list",
+            [("-", name) for name in missing],
+            hint="Check the op names against platformio_plugin/tflm/op_table.py.",
+        )
+    needs = sorted({tp for n in names for tp in getattr(op_table.lookup(n), "third_party", ())})
+    if needs:
+        raise SourcesError(
+            f"ops {', '.join(n for n in names if getattr(op_table.lookup(n), 'third_party', ()))} "
+            f"need {', '.join(needs)}, which pio-tinyml does not provide",
+            hint="Remove these signal ops from the model or build them in your own project.",
+        )
+    out: list[str] = []
+    for rel in [*KERNEL_HELPERS, *op_table.sources_for(names)]:
+        if kernels == "cmsis-nn" and rel.startswith(KERNELS + "/") and rel.count("/") == 4:
+            special = f"{CMSIS_NN_KERNELS}/{rel.rsplit('/', 1)[1]}"
+            if (tflm / special).is_file():
+                rel = special
+        if rel not in out:
+            out.append(rel)
+    return out
+
+
+def cmsis_nn_groups(kernel_files: Iterable[str]) -> list[str]:
+    """CMSIS-NN Source/ folders needed by the given (TFLM-relative) kernel files."""
+    groups: list[str] = list(CMSIS_NN_ALWAYS)
+    for rel in kernel_files:
+        if rel.startswith(CMSIS_NN_KERNELS + "/"):
+            groups.extend(CMSIS_NN_GROUPS.get(rel.rsplit("/", 1)[1], ()))
+    i = 0
+    while i < len(groups):
+        groups.extend(CMSIS_NN_GROUP_DEPS.get(groups[i], ()))
+        i += 1
+    return sorted(set(groups))
+
+
+def cmsis_nn_sources(cmsis_nn: Path, groups: Iterable[str]) -> list[str]:
+    """C sources (relative to the CMSIS-NN root) of the given groups, without float variants."""
+    out: list[str] = []
+    for group in groups:
+        for path in sorted((cmsis_nn / "Source" / group).glob("*.c")):
+            if path.name.endswith(("_f16.c", "_f32.c")) or path.name == "arm_nntables_flt.c":
+                continue
+            out.append(path.relative_to(cmsis_nn).as_posix())
+    return out
+
+
+def _obj(tree: str, rel: str) -> str:
+    return f"{tree}/{rel.rsplit('.', 1)[0]}"
+
+
+def select(
+    trees: SourceTrees,
+    ops: Iterable[str],
+    kernels: str,
+    *,
+    overlay_include: Optional[Path] = None,
+) -> Selection:
+    """The sources, include directories and defines for ``ops`` with ``kernels``.
+
+    ``overlay_include`` is a directory searched before flatbuffers' own ``include/`` (the
+    patched flatbuffers headers, see sources.py).
+    """
+    if kernels not in ("cmsis-nn", "reference"):
+        raise ValueError(kernels)
+    if kernels == "cmsis-nn" and (trees.cmsis_nn is None or trees.cmsis is None):
+        raise SourcesError("CMSIS-NN kernels chosen but the CMSIS-NN / CMSIS_6 trees are missing")
+    runtime = runtime_sources(trees.tflm)
+    sources = [Source(trees.tflm / rel, "runtime", _obj("tflm", rel)) for rel in runtime]
+    kernel_rels = kernel_sources(trees.tflm, ops, kernels)
+    sources += [Source(trees.tflm / rel, "kernels", _obj("tflm", rel)) for rel in kernel_rels]
+    includes: list[Path] = [trees.tflm]
+    if overlay_include is not None:
+        includes.append(overlay_include)
+    includes += [trees.flatbuffers / "include", trees.gemmlowp, trees.ruy]
+    defines: list[tuple[str, Optional[str]]] = [
+        ("TF_LITE_STATIC_MEMORY", None),
+        ("TF_LITE_DISABLE_X86_NEON", None),
+        ("TF_LITE_STRIP_ERROR_STRINGS", None),
+        ("FLATBUFFERS_LOCALE_INDEPENDENT", "0"),
+    ]
+    if kernels == "cmsis-nn":
+        assert trees.cmsis_nn is not None and trees.cmsis is not None
+        rels = cmsis_nn_sources(trees.cmsis_nn, cmsis_nn_groups(kernel_rels))
+        sources += [Source(trees.cmsis_nn / rel, "cmsis-nn", _obj("cmsis-nn", rel)) for rel in rels]
+        includes += [
+            trees.cmsis,
+            trees.cmsis_nn,
+            trees.cmsis / "CMSIS" / "Core" / "Include",
+            trees.cmsis_nn / "Include",
+        ]
+        defines += [("CMSIS_NN", None), ("ARM_NN_ENABLE_F16", "0"), ("ARM_NN_ENABLE_F32", "0")]
+    return Selection(tuple(sources), tuple(includes), tuple(defines), kernels)
