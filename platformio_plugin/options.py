@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -54,9 +55,9 @@ def _parse_non_negative_float(raw: str) -> float:
 
 
 def _parse_shape(raw: str) -> tuple[int, ...]:
-    text = raw.strip().strip("[]()")
-    parts = [p for p in text.replace("x", ",").replace(" ", ",").split(",") if p]
-    if not parts:
+    text = raw.strip().strip("[]()").strip()
+    parts = re.split(r"\s*[,x]\s*|\s+", text) if text else []
+    if not parts or not all(p.isdigit() for p in parts):
         raise ValueError("expected dimensions such as 1, 1, 28, 28")
     dims = tuple(int(p) for p in parts)
     if any(d <= 0 for d in dims):
