@@ -1,0 +1,303 @@
+"""Model conversion: PyTorch / ONNX / int8 TFLite -> checked int8 TFLite Micro model.
+
+This module (standard library only) is the typed API the build hook calls. The
+work runs in the converter environment (see :mod:`.environment`), one worker
+process per heavy step (see :mod:`.runner`); the results are published into
+``output_dir`` atomically, and nothing is left there when a step fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional
+
+from ..errors import ModelFileError, ProcessError, TinyMLError
+from .environment import default_core_dir, ensure_converter_python
+from .runner import probe_exit_code, run_worker
+
+__all__ = [
+    "ConversionRequest",
+    "ConversionResult",
+    "convert_model",
+    "default_core_dir",
+    "ensure_converter_python",
+    "TORCH_SUFFIXES",
+    "MODEL_SUFFIXES",
+]
+
+TORCH_SUFFIXES = (".pth", ".pt", ".pt2")
+MODEL_SUFFIXES = (*TORCH_SUFFIXES, ".onnx", ".tflite")
+TFLITE_NAME = "model_int8.tflite"
+GOLDEN_NAME = "golden.json"
+REPORT_NAME = "report.json"
+ARENA_START = 16 * 1024
+ARENA_MAX = 256 * 1024 * 1024
+PROGRESS_WIDTH = 44
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    """What to convert and how; paths may be relative to the current directory."""
+
+    model: Path  # .pth .pt .pt2 .onnx .tflite
+    output_dir: Path  # results published here atomically
+    model_class: Optional[str] = None  # "path/to/file.py:ClassName"
+    model_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    input_shape: Optional[tuple[int, ...]] = None  # model's own layout, batch 1
+    calibration: Optional[Path] = None  # .npy/.npz (N x input shape), image folder, CSV
+    validation: Optional[Path] = None  # .npz with x and y (labels) -> accuracy
+    trust_pickle: bool = False
+    min_calibration_samples: int = 10
+    max_accuracy_drop: Optional[float] = None  # percentage points; None = report only
+    golden_vectors: int = 4
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """The published int8 model and what was measured about it."""
+
+    tflite: Path  # int8 model in output_dir
+    input_layout: str  # "NHWC"/"NCHW" (rank 4): what the converted model's input expects
+    source_layout: str  # layout the user's data/model used
+    report: Mapping[str, Any]  # per-stage seconds and peak RSS, agreement, errors, accuracy
+    golden: Path  # golden.json: int8 input vectors and TFLM's exact int8 outputs
+    arena_bytes_host: int  # smallest arena tflite_micro's host interpreter runs in
+
+
+_LAYOUTS = {3: ("NCW", "NWC"), 4: ("NCHW", "NHWC"), 5: ("NCDHW", "NDHWC")}
+
+
+def layouts(rank: int, channels_last: bool) -> tuple[str, str]:
+    """(source_layout, input_layout) names for a model input of this rank."""
+    first, last = _LAYOUTS.get(rank, ("N" + "C" * max(rank - 1, 0), "N" + "C" * max(rank - 1, 0)))
+    return first, (last if channels_last else first)
+
+
+def progress_line(index: int, total: int, label: str, seconds: float, extra: str = "") -> str:
+    head = f"TinyML: [{index}/{total}] {label} "
+    dots = "." * max(3, PROGRESS_WIDTH - len(head))
+    tail = f" {seconds:.1f} s" + (f" ({extra})" if extra else "")
+    return head + dots + tail
+
+
+def _check_model_file(model: Path) -> None:
+    if not model.is_file():
+        raise ModelFileError(f"Model file {model} not found.", "Check the path.")
+    if model.suffix not in MODEL_SUFFIXES:
+        hint = "Supported: " + ", ".join(MODEL_SUFFIXES) + "."
+        if model.suffix in (".h5", ".keras"):
+            hint = "Convert the Keras model to .tflite (full int8) or .onnx first. " + hint
+        raise ModelFileError(f"{model}: unsupported model format {model.suffix or '(none)'}.",
+                             hint)
+    if model.stat().st_size == 0:
+        raise ModelFileError(f"{model} is empty (0 bytes).",
+                             "The file was not written completely; export the model again.")
+
+
+class _Pipeline:
+    def __init__(self, python: Path, work: Path, log: Callable[[str], None], total: int) -> None:
+        self.python, self.work, self.log, self.total = python, work, log, total
+        self.index = 0
+        self.stages: dict[str, dict[str, float]] = {}
+
+    def step(self, key: str, label: str, request: dict[str, Any]) -> dict[str, Any]:
+        self.index += 1
+        started = time.monotonic()
+        result = run_worker(self.python, {"step": key, "tag": key, **request}, self.work, self.log,
+                            step=label)
+        seconds = time.monotonic() - started
+        self.stages[key] = {"seconds": round(seconds, 2),
+                            "peak_rss_mb": float(result.get("peak_rss_mb", 0.0))}
+        extra = ""
+        if key == "quantize":
+            label = f"int8 quantization ({result.get('samples')} samples)"
+        if key == "checks" and "top1_agreement" in result:
+            label = "checks"
+            extra = (f"int8 vs float top-1 agreement {result['top1_agreement']:.1f} %, "
+                     f"max |err| {result['max_abs_err']:.3g}")
+        self.log(progress_line(self.index, self.total, label, seconds, extra))
+        return result
+
+    def arena(self, tflite: Path) -> int:
+        """Smallest arena_size (bytes) the TFLM interpreter allocates and invokes in."""
+        self.index += 1
+        started = time.monotonic()
+        probes = 0
+
+        def works(size: int) -> bool:
+            nonlocal probes
+            probes += 1
+            req = {"step": "arena_probe", "tflite": str(tflite), "arena_size": size}
+            return probe_exit_code(self.python, req, self.work) == 0
+
+        hi = ARENA_START
+        while not works(hi):
+            if hi >= ARENA_MAX:
+                raise ProcessError("arena measurement", [str(self.python), "arena_probe"], 1,
+                                   f"the model does not run in {ARENA_MAX} bytes of arena",
+                                   hint="Check the model with the TFLite Micro interpreter.")
+            hi *= 2
+        lo = hi // 2 if hi > ARENA_START else 0
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if works(mid):
+                hi = mid
+            else:
+                lo = mid
+        seconds = time.monotonic() - started
+        self.stages["arena"] = {"seconds": round(seconds, 2), "probes": probes}
+        self.log(progress_line(self.index, self.total, "arena size (TFLM host interpreter)",
+                               seconds, f"{hi:,} B"))
+        return hi
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def convert_model(
+    request: ConversionRequest, *, core_dir: Path, log: Callable[[str], None]
+) -> ConversionResult:
+    """Convert ``request.model`` to a checked int8 model published in ``request.output_dir``.
+
+    Raises a :class:`~platformio_plugin.errors.TinyMLError` subclass on every
+    failure; ``output_dir`` is then left as it was before the call.
+    """
+    model = request.model.resolve()
+    _check_model_file(model)
+    out = request.output_dir.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    python = ensure_converter_python(core_dir, log)
+    work = out.parent / f".{out.name}.work"
+    shutil.rmtree(work, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result = _convert(request, model, python, work, staging, log)
+        _publish(staging, out)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, ProcessError):  # a crash keeps its log for the report
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return ConversionResult(
+        tflite=out / TFLITE_NAME,
+        input_layout=result.input_layout,
+        source_layout=result.source_layout,
+        report=result.report,
+        golden=out / GOLDEN_NAME,
+        arena_bytes_host=result.arena_bytes_host,
+    )
+
+
+def _publish(staging: Path, out: Path) -> None:
+    old: Optional[Path] = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _convert(
+    request: ConversionRequest,
+    model: Path,
+    python: Path,
+    work: Path,
+    staging: Path,
+    log: Callable[[str], None],
+) -> ConversionResult:
+    tflite = staging / TFLITE_NAME
+    golden = staging / GOLDEN_NAME
+    common: dict[str, Any] = {"label": model.name}
+    report: dict[str, Any] = {"model": str(model), "format": model.suffix}
+    if model.suffix == ".tflite":
+        pipe = _Pipeline(python, work, log, 2)
+        shutil.copyfile(model, tflite)
+        checks = pipe.step("inspect_tflite", "int8 model checks (TFLM interpreter)", {
+            **common, "tflite": str(tflite), "out_golden": str(golden),
+            "golden_vectors": request.golden_vectors})
+        rank = len(checks["io"]["input"]["shape"])
+        source_layout, input_layout = layouts(rank, rank == 4)
+        source_layout = input_layout
+    else:
+        float_steps = 4 + (1 if model.suffix in TORCH_SUFFIXES else 0)
+        pipe = _Pipeline(python, work, log, float_steps + 1)
+        onnx_src = model
+        if model.suffix in TORCH_SUFFIXES:
+            exported = pipe.step("export_torch", "PyTorch -> ONNX", {
+                **common, "model": str(model), "out_onnx": str(work / "exported.onnx"),
+                "model_class": _abs_class(request.model_class),
+                "model_kwargs": dict(request.model_kwargs),
+                "input_shape": list(request.input_shape) if request.input_shape else None,
+                "trust_pickle": request.trust_pickle})
+            report["torch_format"] = exported["format"]
+            onnx_src = work / "exported.onnx"
+        prep = pipe.step("prepare", "ONNX model + calibration data", {
+            **common, "model": str(model), "onnx": str(onnx_src),
+            "out_onnx": str(work / "model.onnx"),
+            "input_shape": list(request.input_shape) if request.input_shape else None,
+            "calibration": str(request.calibration.resolve()) if request.calibration else None,
+            "validation": str(request.validation.resolve()) if request.validation else None,
+            "min_samples": request.min_calibration_samples})
+        tf_info = pipe.step("onnx2tf", "ONNX -> TensorFlow (onnx2tf)", {
+            **common, "onnx": str(work / "model.onnx"), "saved_model": str(work / "saved_model"),
+            "calib": str(work / "calib.npy"), "input_name": prep["input_name"],
+            "input_shape": prep["input_shape"]})
+        pipe.step("quantize", "int8 quantization", {
+            **common, "saved_model": str(work / "saved_model"), "calib": str(work / "calib.npy"),
+            "layout": tf_info["layout"], "tf_input_shape": tf_info["tf_input_shape"],
+            "out_tflite": str(tflite)})
+        checks = pipe.step("checks", "checks", {
+            **common, "tflite": str(tflite), "onnx": str(work / "model.onnx"),
+            "compare_x": str(work / "compare_x.npy"),
+            "compare_y": str(work / "compare_y.npy") if prep["labels"] else None,
+            "layout": tf_info["layout"], "out_golden": str(golden),
+            "golden_vectors": request.golden_vectors,
+            "max_accuracy_drop": request.max_accuracy_drop})
+        report["calibration_samples"] = prep["calibration_samples"]
+        source_layout, input_layout = layouts(
+            len(prep["input_shape"]), tf_info["layout"] == "channels_last")
+        report["source_input_shape"] = prep["input_shape"]
+    arena = pipe.arena(tflite)
+    for key in ("peak_rss_mb", "seconds"):
+        checks.pop(key, None)
+    report.update(checks)
+    report.update({
+        "stages": pipe.stages,
+        "tflite_bytes": tflite.stat().st_size,
+        "tflite_sha256": _sha256(tflite),
+        "arena_bytes_host": arena,
+        "input_layout": input_layout,
+        "source_layout": source_layout,
+    })
+    (staging / REPORT_NAME).write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return ConversionResult(tflite, input_layout, source_layout, MappingProxyType(report),
+                            golden, arena)
+
+
+def _abs_class(spec: Optional[str]) -> Optional[str]:
+    """Make the file part of ``file.py:Class`` absolute (the worker runs elsewhere)."""
+    if not spec:
+        return None
+    file_part, sep, cls = spec.rpartition(":")
+    if not sep or not file_part:
+        return spec
+    return f"{Path(file_part).resolve()}:{cls}"
+
+
+def render_error(exc: TinyMLError) -> str:
+    """The one ``Error: ...`` line (plus indented hint) shown to users."""
+    return "Error: " + exc.render()

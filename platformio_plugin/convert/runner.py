@@ -1,0 +1,169 @@
+"""Run one conversion step in the converter environment (standard library only).
+
+Each heavy tool step (torch export, onnx2tf, TFLiteConverter, TFLM checks, one
+arena probe) runs in its own ``python -m platformio_plugin.convert.worker``
+process, so a crash (a signal such as SIGFPE or SIGSEGV) names the step that
+crashed. The worker answers in ``result.json``: either ``{"result": ...}`` or
+``{"error": {"kind": ..., "message": ..., "hint": ...}}``, which is raised here
+again as the same class from :mod:`platformio_plugin.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .. import errors
+from ..errors import ProcessError, TinyMLError
+
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+LOG_TAIL_LINES = 15
+
+
+def error_from_dict(data: dict[str, Any]) -> TinyMLError:
+    """Rebuild a typed error sent by the worker; unknown kinds become ConversionError."""
+    kind = str(data.get("kind", "ConversionError"))
+    message = str(data.get("message", "conversion failed"))
+    hint = str(data.get("hint", ""))
+    cls = getattr(errors, kind, None)
+    if kind == "UnsupportedOpsError":
+        offenders = [(str(n), str(o)) for n, o in data.get("offenders", [])]
+        return errors.UnsupportedOpsError(str(data.get("model", "model")), offenders, hint)
+    if isinstance(cls, type) and issubclass(cls, TinyMLError) and cls is not ProcessError:
+        return cls(message, hint)
+    return errors.ConversionError(message, hint)
+
+
+def error_to_dict(exc: TinyMLError) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+    if isinstance(exc, errors.UnsupportedOpsError):
+        data["offenders"] = [list(o) for o in exc.offenders]
+        data["model"] = exc.message.split(" uses ops ", 1)[0]
+    return data
+
+
+def worker_environment(python: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    parent = str(PACKAGE_PARENT)
+    env["PYTHONPATH"] = parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    # onnx2tf runs `onnxsim` as a command and silently skips it when not found.
+    env["PATH"] = str(python.parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONHASHSEED"] = "0"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    env["CUDA_VISIBLE_DEVICES"] = "-1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _describe(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"{returncode} ({signal.Signals(-returncode).name})"
+        except ValueError:
+            return str(returncode)
+    return str(returncode)
+
+
+def run_worker(
+    python: Path,
+    request: dict[str, Any],
+    work_dir: Path,
+    log: Callable[[str], None],
+    *,
+    step: Optional[str] = None,
+    timeout: Optional[float] = None,
+) -> dict[str, Any]:
+    """Run ``request["step"]`` in a fresh worker process and return its result.
+
+    The returned dict carries the worker's result plus ``"seconds"`` (wall
+    time) and ``"peak_rss_mb"`` (peak resident memory of the step's process).
+    """
+    name = step or str(request.get("step", "worker"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tag = str(request.get("tag") or request.get("step", "worker"))
+    req_path = work_dir / f"{tag}.request.json"
+    res_path = work_dir / f"{tag}.result.json"
+    log_path = work_dir / f"{tag}.log"
+    res_path.unlink(missing_ok=True)
+    req_path.write_text(json.dumps(request, indent=1, sort_keys=True))
+    cmd = [
+        str(python),
+        "-m",
+        "platformio_plugin.convert.worker",
+        str(req_path),
+        str(res_path),
+    ]
+    started = time.monotonic()
+    with log_path.open("w") as out:
+        try:
+            proc = subprocess.run(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=worker_environment(python),
+                cwd=str(work_dir),
+                timeout=timeout,
+            )
+            returncode = proc.returncode
+        except subprocess.TimeoutExpired:
+            returncode = -int(signal.SIGKILL)
+            out.write(f"\n[pio-tinyml] step timed out after {timeout} s\n")
+    seconds = time.monotonic() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    answer: Optional[dict[str, Any]] = None
+    if res_path.is_file():
+        try:
+            answer = json.loads(res_path.read_text())
+        except ValueError:
+            answer = None
+    if answer is not None and "error" in answer:
+        raise error_from_dict(answer["error"])
+    if returncode != 0 or answer is None or "result" not in answer:
+        raise ProcessError(
+            name,
+            cmd,
+            returncode if returncode != 0 else 1,
+            _tail(log_path),
+            log_path,
+            hint=f"Return code {_describe(returncode)}. This is a crash inside the conversion "
+            "tools, not a problem pio-tinyml detected: please report it with the log above.",
+        )
+    result: dict[str, Any] = dict(answer["result"])
+    result.setdefault("seconds", round(seconds, 3))
+    result.setdefault("peak_rss_mb", round(answer.get("peak_rss_mb", peak_mb), 1))
+    return result
+
+
+def probe_exit_code(python: Path, request: dict[str, Any], work_dir: Path) -> int:
+    """Run a worker step only for its exit code (a crash is an answer, not an error)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    req_path = work_dir / "probe.request.json"
+    req_path.write_text(json.dumps(request, sort_keys=True))
+    cmd = [str(python), "-m", "platformio_plugin.convert.worker", str(req_path), "-"]
+    proc = subprocess.run(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=worker_environment(python),
+        cwd=str(work_dir),
+        timeout=300,
+    )
+    return proc.returncode

@@ -1,0 +1,1 @@
+"""Conversion stages: run only inside the converter environment (torch/onnx/tf)."""

@@ -1,0 +1,88 @@
+"""ONNX -> TensorFlow SavedModel with onnx2tf (which makes 3-5-D inputs channels-last)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConversionError
+from ..calibcheck import channels_last
+
+# onnx2tf reads this file from the working directory for its dummy inference of
+# 3-channel 4-D inputs and downloads it from the internet when it is missing.
+ONNX2TF_SAMPLE_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+
+
+def _seed() -> None:
+    import random
+
+    import tensorflow as tf
+
+    random.seed(0)
+    np.random.seed(0)
+    tf.random.set_seed(0)
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    onnx_path = Path(request["onnx"])
+    out_dir = Path(request["saved_model"])
+    calib = np.load(request["calib"])
+    name = str(request["input_name"])
+    shape = [int(d) for d in request["input_shape"]]
+    work = out_dir.parent
+    predicted = list(channels_last(shape))
+    cind_file = work / "onnx2tf_cind.npy"
+    sample = calib[:1].reshape(shape)
+    if predicted != shape:
+        sample = np.moveaxis(sample, 1, -1)
+    np.save(cind_file, np.ascontiguousarray(sample, dtype=np.float32))
+    if len(shape) == 4 and predicted[-1] == 3:
+        # Our own samples stand in for onnx2tf's downloaded images (never the network).
+        np.save(Path.cwd() / ONNX2TF_SAMPLE_FILE,
+                np.repeat(np.ascontiguousarray(sample, dtype=np.float32), 20, axis=0))
+    _seed()
+    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    import onnx2tf
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            model = onnx2tf.convert(
+                input_onnx_file_path=str(onnx_path),
+                output_folder_path=str(out_dir),
+                output_signaturedefs=True,
+                custom_input_op_name_np_data_path=[[name, str(cind_file), 0.0, 1.0]],
+                non_verbose=True,
+            )
+        except SystemExit as exc:  # onnx2tf reports errors with sys.exit(1)
+            print(buffer.getvalue())
+            raise ConversionError(
+                f"onnx2tf could not convert {onnx_path.name} (exit {exc.code}): "
+                f"{_last_error(buffer.getvalue())}",
+                "The model uses an ONNX construct onnx2tf cannot map to TensorFlow; "
+                "simplify the model (onnxsim) or replace the op in PyTorch.",
+            ) from None
+    print(buffer.getvalue())
+    if not (out_dir / "saved_model.pb").is_file():
+        raise ConversionError(f"onnx2tf produced no SavedModel for {onnx_path.name}: "
+                              f"{_last_error(buffer.getvalue())}", "")
+    tf_shape = [int(d) if d is not None else 1 for d in model.inputs[0].shape]
+    if tf_shape == shape:
+        layout = "same"
+    elif tf_shape == predicted:
+        layout = "channels_last"
+    else:
+        raise ConversionError(
+            f"onnx2tf made the input {tf_shape} from the model's {shape}; pio-tinyml cannot map "
+            "the calibration data to it.", "Please report this model.")
+    return {"tf_input_shape": tf_shape, "layout": layout}
+
+
+def _last_error(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if "ERROR" in ln or "Error" in ln]
+    return lines[-1][:300] if lines else "see the log"

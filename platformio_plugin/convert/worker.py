@@ -1,0 +1,66 @@
+"""Worker entry point, run inside the converter environment.
+
+``python -m platformio_plugin.convert.worker REQUEST.json RESULT.json`` runs the
+one step named in the request (a module under ``stages/``) and writes
+``{"result": {...}}`` or ``{"error": {"kind", "message", "hint"}}``. With
+``-`` as result path only the exit code matters (arena probes).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import random
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import TinyMLError
+from .runner import error_to_dict
+
+STEPS = {
+    "export_torch": "torch_export",
+    "prepare": "prepare",
+    "onnx2tf": "onnx_to_tf",
+    "quantize": "quantize",
+    "checks": "checks",
+    "inspect_tflite": "checks",
+    "arena_probe": "arena",
+}
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024.0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m platformio_plugin.convert.worker REQUEST.json RESULT.json")
+        return 2
+    request: dict[str, Any] = json.loads(Path(argv[0]).read_text())
+    result_path = None if argv[1] == "-" else Path(argv[1])
+    random.seed(0)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    step = str(request["step"])
+    module = importlib.import_module(f"{__package__}.stages.{STEPS[step]}")
+    try:
+        result = module.run(request)
+        answer: dict[str, Any] = {"result": result, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+        code = 0
+    except TinyMLError as exc:
+        answer = {"error": error_to_dict(exc)}
+        code = 3
+    if result_path is not None:
+        tmp = result_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(answer, indent=1, sort_keys=True))
+        tmp.replace(result_path)
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
