@@ -24,7 +24,7 @@ from . import __version__
 STAMP_NAME = "fingerprint.json"
 
 
-def hash_path(digest: "hashlib._Hash", path: Optional[Path]) -> None:
+def hash_path(digest: hashlib._Hash, path: Optional[Path]) -> None:
     """Feed a file's bytes, or a folder's relative names and bytes, into a digest."""
     if path is None:
         digest.update(b"\0none")

@@ -95,7 +95,9 @@ def has_tinyml_options(raw: Mapping[str, Any]) -> bool:
     return any(key.startswith(PREFIX) for key in raw)
 
 
-def discover_model_paths(project_dir: Path, listed: Optional[list[str]], env_name: str) -> list[Path]:
+def discover_model_paths(
+    project_dir: Path, listed: Optional[list[str]], env_name: str
+) -> list[Path]:
     """Models named by `custom_tinyml_models`, else every model file in models/."""
     if listed:
         paths = []
@@ -168,7 +170,8 @@ def _default_model_class(path: Path, env_name: str) -> Optional[str]:
     raise ConfigError(
         f"{class_file.name} defines {len(names)} nn.Module classes ({listing}); "
         f"pio-tinyml cannot tell which one {path.name} holds.",
-        f"Set custom_tinyml_model_class = {MODELS_DIR}/{class_file.name}:ClassName in [env:{env_name}].",
+        f"Set custom_tinyml_model_class = {MODELS_DIR}/{class_file.name}:ClassName "
+        f"in [env:{env_name}].",
     )
 
 
@@ -204,7 +207,9 @@ def model_spec(path: Path, project_dir: Path, opts: Mapping[str, Any], env_name:
         model_class = f"{class_path}:{class_name}"
     else:
         model_class = _default_model_class(path, env_name)
-    calibration = _require_exists(_resolve(project_dir, opts["calibration"]), "calibration", env_name)
+    calibration = _require_exists(
+        _resolve(project_dir, opts["calibration"]), "calibration", env_name
+    )
     validation = _require_exists(_resolve(project_dir, opts["validation"]), "validation", env_name)
     labels_path = _require_exists(_resolve(project_dir, opts["labels"]), "labels", env_name)
     return ModelSpec(
@@ -213,9 +218,8 @@ def model_spec(path: Path, project_dir: Path, opts: Mapping[str, Any], env_name:
         model_class=model_class,
         model_kwargs=dict(opts["model_kwargs"] or {}),
         input_shape=opts["input_shape"],
-        calibration=calibration or _sidecar(
-            folder, stem, CALIBRATION_SUFFIXES, "calibration", allow_dir=True
-        ),
+        calibration=calibration
+        or _sidecar(folder, stem, CALIBRATION_SUFFIXES, "calibration", allow_dir=True),
         validation=validation or _sidecar(folder, stem, (".npz",), "validation"),
         labels_path=labels_path or _sidecar(folder, stem, (".txt",), "labels"),
         labels=_read_labels(labels_path or _sidecar(folder, stem, (".txt",), "labels")),

@@ -119,60 +119,171 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("models", "list of paths", _split_list, None,
-           "Model files to build (.pth .pt .pt2 .onnx .tflite), relative to the project. "
-           "Default: every model file in `models/`.", "models/kws.onnx"),
-    Option("model_class", "path:Class", _parse_model_class, None,
-           "The nn.Module class for a `.pth` state_dict. Default: the only nn.Module "
-           "class in `models/<model>.py`.", "models/net.py:LeNet"),
-    Option("model_kwargs", "JSON object", _parse_json_object, None,
-           "Keyword arguments for the model class constructor.", '{"num_classes": 10}'),
-    Option("input_shape", "dimensions", _parse_shape, None,
-           "Input shape in the model's own layout with batch 1 (PyTorch: NCHW). "
-           "Needed for `.pth`/`.pt`; read from the file for `.onnx`/`.tflite`/`.pt2`.",
-           "1, 1, 28, 28"),
-    Option("calibration", "path", _text, None,
-           "Calibration samples (N x input shape) as .npy/.npz, CSV rows or a folder of "
-           "images, in the model's own layout. Default: `models/<model>.calibration.*` or "
-           "`models/calibration.*`.", "models/calibration.npy"),
-    Option("validation", "path", _text, None,
-           "Labelled held-out data (.npz with arrays x and y) for the float vs int8 "
-           "accuracy report. Default: `models/<model>.validation.npz`.",
-           "models/validation.npz"),
-    Option("labels", "path", _text, None,
-           "Text file with one class label per line, compiled into the model header. "
-           "Default: `models/<model>.labels.txt`.", "models/labels.txt"),
-    Option("min_calibration_samples", "integer", _parse_positive_int, 10,
-           "Fewest calibration samples accepted.", "100"),
-    Option("max_accuracy_drop", "percent", _parse_non_negative_float, None,
-           "Fail the build when int8 loses more than this many percentage points of "
-           "top-1 agreement (or accuracy, with labels) against float. Default: report only.",
-           "1.5"),
-    Option("trust_pickle", "yes/no", _parse_bool, False,
-           "Allow loading a whole pickled PyTorch model. Unpickling runs arbitrary code: "
-           "only for files you made yourself.", "yes"),
-    Option("golden_vectors", "integer", _parse_positive_int, 4,
-           "Number of input vectors whose exact int8 outputs are checked on the target "
-           "by the generated `pio test` suite.", "8"),
-    Option("kernels", "auto | cmsis-nn | reference", _choice("auto", "cmsis-nn", "reference"),
-           "auto", "TFLM kernel set. auto: CMSIS-NN on Arm Cortex-M, reference elsewhere.",
-           "reference"),
-    Option("arena_size", "bytes", _parse_positive_int, None,
-           "Override the measured tensor arena size (bytes).", "65536"),
-    Option("sources_dir", "path", _text, None,
-           "Local directory holding the pinned TFLM / CMSIS-NN source trees (offline or "
-           "air-gapped machines). Also: environment variable PIO_TINYML_SOURCES.",
-           "~/tinyml-sources"),
-    Option("allow_sources_mismatch", "yes/no", _parse_bool, False,
-           "Accept a local TFLM source tree of another version than the pinned one.", "yes"),
-    Option("kernel_optimization", "flag", _optimization_flag, "-O2",
-           "Optimization level for TFLM/CMSIS-NN kernel sources (the rest uses -Os).", "-O3"),
-    Option("runtime_ram", "bytes", _parse_positive_int, 4096,
-           "RAM the TFLM runtime needs besides the arena (interpreter, resolver, stack "
-           "headroom), counted in the board budget check.", "8192"),
-    Option("runtime_flash", "bytes", _parse_positive_int, 65536,
-           "Flash the TFLM runtime needs besides the model, counted in the board budget "
-           "check.", "98304"),
+    Option(
+        "models",
+        "list of paths",
+        _split_list,
+        None,
+        "Model files to build (.pth .pt .pt2 .onnx .tflite), relative to the project. "
+        "Default: every model file in `models/`.",
+        "models/kws.onnx",
+    ),
+    Option(
+        "model_class",
+        "path:Class",
+        _parse_model_class,
+        None,
+        "The nn.Module class for a `.pth` state_dict. Default: the only nn.Module "
+        "class in `models/<model>.py`.",
+        "models/net.py:LeNet",
+    ),
+    Option(
+        "model_kwargs",
+        "JSON object",
+        _parse_json_object,
+        None,
+        "Keyword arguments for the model class constructor.",
+        '{"num_classes": 10}',
+    ),
+    Option(
+        "input_shape",
+        "dimensions",
+        _parse_shape,
+        None,
+        "Input shape in the model's own layout with batch 1 (PyTorch: NCHW). "
+        "Needed for `.pth`/`.pt`; read from the file for `.onnx`/`.tflite`/`.pt2`.",
+        "1, 1, 28, 28",
+    ),
+    Option(
+        "calibration",
+        "path",
+        _text,
+        None,
+        "Calibration samples (N x input shape) as .npy/.npz, CSV rows or a folder of "
+        "images, in the model's own layout. Default: `models/<model>.calibration.*` or "
+        "`models/calibration.*`.",
+        "models/calibration.npy",
+    ),
+    Option(
+        "validation",
+        "path",
+        _text,
+        None,
+        "Labelled held-out data (.npz with arrays x and y) for the float vs int8 "
+        "accuracy report. Default: `models/<model>.validation.npz`.",
+        "models/validation.npz",
+    ),
+    Option(
+        "labels",
+        "path",
+        _text,
+        None,
+        "Text file with one class label per line, compiled into the model header. "
+        "Default: `models/<model>.labels.txt`.",
+        "models/labels.txt",
+    ),
+    Option(
+        "min_calibration_samples",
+        "integer",
+        _parse_positive_int,
+        10,
+        "Fewest calibration samples accepted.",
+        "100",
+    ),
+    Option(
+        "max_accuracy_drop",
+        "percent",
+        _parse_non_negative_float,
+        None,
+        "Fail the build when int8 loses more than this many percentage points of "
+        "top-1 agreement (or accuracy, with labels) against float. Default: report only.",
+        "1.5",
+    ),
+    Option(
+        "trust_pickle",
+        "yes/no",
+        _parse_bool,
+        False,
+        "Allow loading a whole pickled PyTorch model. Unpickling runs arbitrary code: "
+        "only for files you made yourself.",
+        "yes",
+    ),
+    Option(
+        "golden_vectors",
+        "integer",
+        _parse_positive_int,
+        4,
+        "Number of input vectors whose exact int8 outputs are checked on the target "
+        "by the generated `pio test` suite.",
+        "8",
+    ),
+    Option(
+        "kernels",
+        "auto | cmsis-nn | reference",
+        _choice("auto", "cmsis-nn", "reference"),
+        "auto",
+        "TFLM kernel set. auto: CMSIS-NN on Arm Cortex-M, reference elsewhere.",
+        "reference",
+    ),
+    Option(
+        "runtime",
+        "tflm | none",
+        _choice("tflm", "none"),
+        "tflm",
+        "tflm: build and link TFLite Micro (+ CMSIS-NN) for the env's ops. none: only "
+        "generate the model headers, for projects that bring their own TFLM library.",
+        "none",
+    ),
+    Option(
+        "arena_size",
+        "bytes",
+        _parse_positive_int,
+        None,
+        "Override the measured tensor arena size (bytes).",
+        "65536",
+    ),
+    Option(
+        "sources_dir",
+        "path",
+        _text,
+        None,
+        "Local directory holding the pinned TFLM / CMSIS-NN source trees (offline or "
+        "air-gapped machines). Also: environment variable PIO_TINYML_SOURCES.",
+        "~/tinyml-sources",
+    ),
+    Option(
+        "allow_sources_mismatch",
+        "yes/no",
+        _parse_bool,
+        False,
+        "Accept a local TFLM source tree of another version than the pinned one.",
+        "yes",
+    ),
+    Option(
+        "kernel_optimization",
+        "flag",
+        _optimization_flag,
+        "-O2",
+        "Optimization level for TFLM/CMSIS-NN kernel sources (the rest uses -Os).",
+        "-O3",
+    ),
+    Option(
+        "runtime_ram",
+        "bytes",
+        _parse_positive_int,
+        4096,
+        "RAM the TFLM runtime needs besides the arena (interpreter, resolver, stack "
+        "headroom), counted in the board budget check.",
+        "8192",
+    ),
+    Option(
+        "runtime_flash",
+        "bytes",
+        _parse_positive_int,
+        65536,
+        "Flash the TFLM runtime needs besides the model, counted in the board budget check.",
+        "98304",
+    ),
 )
 
 OPTIONS_BY_KEY: Mapping[str, Option] = {opt.key: opt for opt in OPTIONS}

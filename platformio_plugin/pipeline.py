@@ -8,7 +8,6 @@ line. The stamp is written last, so an interrupted run is redone next time.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from .analysis import arena, budget, layers
 from .analysis.tflite_reader import TFLiteModel, parse_tflite
 from .codegen import model_files
 from .config import ModelSpec, PluginConfig
-from .errors import ConversionError
 
 Log = Callable[[str], None]
 MANIFEST = "manifest.json"
@@ -75,7 +73,15 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str], kernels: str)
     """What decides the generated files of one env: conversions + board + codegen options."""
     files = {f"labels{i}": spec.labels_path for i, spec in enumerate(config.models)}
     settings = {
-        "models": [(s.name, str(s.path.relative_to(config.project_dir)) if s.path.is_relative_to(config.project_dir) else str(s.path)) for s in config.models],
+        "models": [
+            (
+                s.name,
+                str(s.path.relative_to(config.project_dir))
+                if s.path.is_relative_to(config.project_dir)
+                else str(s.path),
+            )
+            for s in config.models
+        ],
         "conversions": list(conv_keys),
         "cpu": config.board.cpu,
         "board": config.board.board_id,
@@ -101,12 +107,21 @@ def read_manifest(generated_dir: Path) -> Optional[dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
-def _prepared_from_manifest(data: Mapping[str, Any], generated_dir: Path, kernels: str) -> PreparedEnv:
+def _prepared_from_manifest(
+    data: Mapping[str, Any], generated_dir: Path, kernels: str
+) -> PreparedEnv:
     models = tuple(
         PreparedModel(
-            name=m["name"], source=m["source"], fingerprint=m["fingerprint"], tflite=Path(m["tflite"]),
-            ops=tuple(m["ops"]), macs=m["macs"], flash=m["flash"], arena=m["arena"],
-            arena_host=m["arena_host"], report=m.get("report", {}),
+            name=m["name"],
+            source=m["source"],
+            fingerprint=m["fingerprint"],
+            tflite=Path(m["tflite"]),
+            ops=tuple(m["ops"]),
+            macs=m["macs"],
+            flash=m["flash"],
+            arena=m["arena"],
+            arena_host=m["arena_host"],
+            report=m.get("report", {}),
         )
         for m in data["models"]
     )
@@ -118,7 +133,9 @@ def cache_root(config: PluginConfig) -> Path:
     return config.build_dir.parent / "tinyml-cache"
 
 
-def convert_cached(spec: ModelSpec, key: str, config: PluginConfig, core_dir: Path, log: Log) -> Path:
+def convert_cached(
+    spec: ModelSpec, key: str, config: PluginConfig, core_dir: Path, log: Log
+) -> Path:
     """The cache entry folder for `key`, converting under a lock when missing."""
     entry = cache_root(config) / key
     with cache.locked(cache_root(config) / f"{key}.lock"):
@@ -155,7 +172,9 @@ def convert_cached(spec: ModelSpec, key: str, config: PluginConfig, core_dir: Pa
                 "arena_bytes_host": result.arena_bytes_host,
                 "report": dict(result.report),
             }
-            cache.write_atomic(staging / "result.json", json.dumps(summary, indent=1, sort_keys=True))
+            cache.write_atomic(
+                staging / "result.json", json.dumps(summary, indent=1, sort_keys=True)
+            )
             shutil.rmtree(staging / "out", ignore_errors=True)
             cache.write_stamp(staging, key)
             cache.publish_dir(staging, entry)
@@ -164,7 +183,9 @@ def convert_cached(spec: ModelSpec, key: str, config: PluginConfig, core_dir: Pa
         return entry
 
 
-def _facts(spec: ModelSpec, entry: Path, key: str, config: PluginConfig, kernels: str, default: bool) -> tuple[model_files.ModelFacts, dict[str, Any]]:
+def _facts(
+    spec: ModelSpec, entry: Path, key: str, config: PluginConfig, kernels: str, default: bool
+) -> tuple[model_files.ModelFacts, dict[str, Any]]:
     data = (entry / "model.tflite").read_bytes()
     summary = json.loads((entry / "result.json").read_text(encoding="utf-8"))
     model: TFLiteModel = parse_tflite(data, display_path(spec.path, config.project_dir))
@@ -195,23 +216,31 @@ def _golden_vectors(entry: Path) -> tuple[list[bytes], list[bytes]]:
     return inputs, outputs
 
 
-def render_env_files(facts_list: Sequence[model_files.ModelFacts], entries: Sequence[Path], gen_key: str) -> dict[str, str]:
+def render_env_files(
+    facts_list: Sequence[model_files.ModelFacts], entries: Sequence[Path], gen_key: str
+) -> dict[str, str]:
     files: dict[str, str] = {}
     for facts, entry in zip(facts_list, entries):
         files[f"tinyml/{facts.name}.h"] = model_files.render_model_header(facts)
         files[f"tinyml/{facts.name}.cc"] = model_files.render_model_source(facts)
         inputs, outputs = _golden_vectors(entry)
         if inputs:
-            files[f"tinyml/{facts.name}_golden.h"] = model_files.render_golden_header(facts, inputs, outputs, None)
+            files[f"tinyml/{facts.name}_golden.h"] = model_files.render_golden_header(
+                facts, inputs, outputs, None
+            )
         if facts.is_default:
             files["model_data.h"] = model_files.render_seed_header(facts)
-    files["tinyml/models.h"] = model_files.render_models_index([f.name for f in facts_list], gen_key)
+    files["tinyml/models.h"] = model_files.render_models_index(
+        [f.name for f in facts_list], gen_key
+    )
     return files
 
 
 def write_generated(out_dir: Path, files: Mapping[str, str]) -> list[str]:
     """Write changed files only; delete generated files no longer produced."""
-    written = [name for name, text in sorted(files.items()) if cache.write_if_changed(out_dir / name, text)]
+    written = [
+        name for name, text in sorted(files.items()) if cache.write_if_changed(out_dir / name, text)
+    ]
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir).as_posix()
         if path.is_file() and path.suffix in (".h", ".cc") and rel not in files:
@@ -229,7 +258,9 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
         return _prepared_from_manifest(manifest, out_dir, kernels)
 
     cache_root(config).mkdir(parents=True, exist_ok=True)
-    entries = [convert_cached(s, k, config, core_dir, log) for s, k in zip(config.models, conv_keys)]
+    entries = [
+        convert_cached(s, k, config, core_dir, log) for s, k in zip(config.models, conv_keys)
+    ]
     facts_list, prepared = [], []
     for i, (spec, key, entry) in enumerate(zip(config.models, conv_keys, entries)):
         facts, summary = _facts(spec, entry, key, config, kernels, default=i == 0)
@@ -237,16 +268,24 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
         rows = layers.layers(facts.model)
         prepared.append(
             PreparedModel(
-                name=spec.name, source=facts.source, fingerprint=key, tflite=entry / "model.tflite",
-                ops=tuple(sorted({r.op for r in rows})), macs=sum(r.macs for r in rows),
-                flash=len(facts.data), arena=facts.arena_size,
-                arena_host=int(summary["arena_bytes_host"]), report=summary.get("report", {}),
+                name=spec.name,
+                source=facts.source,
+                fingerprint=key,
+                tflite=entry / "model.tflite",
+                ops=tuple(sorted({r.op for r in rows})),
+                macs=sum(r.macs for r in rows),
+                flash=len(facts.data),
+                arena=facts.arena_size,
+                arena_host=int(summary["arena_bytes_host"]),
+                report=summary.get("report", {}),
             )
         )
     costs = [budget.ModelCost(p.name, p.flash, p.arena) for p in prepared]
     if costs:
         budget.check_budget(
-            costs, config.board, config.env_name,
+            costs,
+            config.board,
+            config.env_name,
             runtime_flash=int(config.options["runtime_flash"]),
             runtime_ram=int(config.options["runtime_ram"]),
         )
@@ -254,14 +293,21 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
     written = write_generated(out_dir, files)
     ops = tuple(sorted({op for p in prepared for op in p.ops}))
     manifest_data = {
-        "models": [{**p.__dict__, "tflite": str(p.tflite), "report": dict(p.report)} for p in prepared],
+        "models": [
+            {**p.__dict__, "tflite": str(p.tflite), "report": dict(p.report)} for p in prepared
+        ],
         "ops": list(ops),
         "kernels": kernels,
     }
-    cache.write_atomic(out_dir / MANIFEST, json.dumps(manifest_data, indent=1, sort_keys=True, default=str))
+    cache.write_atomic(
+        out_dir / MANIFEST, json.dumps(manifest_data, indent=1, sort_keys=True, default=str)
+    )
     cache.write_stamp(out_dir, gen_key)
     for p in prepared:
-        log(f"{p.name}: {len(p.ops)} ops, {p.macs / 1e6:.2f} M MACs, flash {p.flash:,} B, arena {p.arena:,} B")
+        log(
+            f"{p.name}: {len(p.ops)} ops, {p.macs / 1e6:.2f} M MACs, "
+            f"flash {p.flash:,} B, arena {p.arena:,} B"
+        )
     if written:
         log(f"generated {len(written)} file(s) in {display_path(out_dir, config.project_dir)}")
     return PreparedEnv(tuple(prepared), ops, kernels, out_dir, False)
@@ -279,6 +325,3 @@ def clean_env(config: PluginConfig) -> list[Path]:
         shutil.rmtree(config.generated_dir)
         removed.append(config.generated_dir)
     return removed
-
-
-

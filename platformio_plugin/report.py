@@ -22,14 +22,17 @@ def layer_table(model: PreparedModel) -> list[str]:
     for layer in layers.layers(parsed):
         first = _shape(layer.inputs[0]) if layer.inputs else "-"
         rows.append(
-            f"  {layer.index:>3}  {layer.op:<28} {first:<18} {_shape(layer.output):<18} {layer.macs:>12,}"
+            f"  {layer.index:>3}  {layer.op:<28} {first:<18} "
+            f"{_shape(layer.output):<18} {layer.macs:>12,}"
         )
     return rows
 
 
 def render_info(config: PluginConfig, prepared: PreparedEnv) -> list[str]:
-    lines = [f"TinyML: env {config.env_name}, board {config.board.board_id or '-'} "
-             f"({config.board.cpu or 'no cpu in manifest'}), kernels {prepared.kernels}"]
+    lines = [
+        f"TinyML: env {config.env_name}, board {config.board.board_id or '-'} "
+        f"({config.board.cpu or 'no cpu in manifest'}), kernels {prepared.kernels}"
+    ]
     for model in prepared.models:
         parsed = parse_tflite(Path(model.tflite).read_bytes(), model.source)
         counts = Counter(layers.op_name(o) for o in parsed.operators)
@@ -45,16 +48,20 @@ def render_info(config: PluginConfig, prepared: PreparedEnv) -> list[str]:
         ]
         report = model.report
         if report.get("top1_agreement") is not None:
-            lines.append(f"  int8 vs float top-1 agreement {float(report['top1_agreement']) * 100:.1f} %, "
-                         f"max |err| {float(report.get('max_abs_error', 0)):.4g}")
+            lines.append(
+                f"  int8 vs float top-1 agreement {float(report['top1_agreement']) * 100:.1f} %, "
+                f"max |err| {float(report.get('max_abs_error', 0)):.4g}"
+            )
         lines += layer_table(model)
     costs = [budget.ModelCost(m.name, m.flash, m.arena) for m in prepared.models]
     if costs:
         total = budget.Budget(
             sum(c.flash for c in costs) + int(config.options["runtime_flash"]),
             sum(c.arena for c in costs) + int(config.options["runtime_ram"]),
-            config.board.max_flash, config.board.max_ram,
-            int(config.options["runtime_flash"]), int(config.options["runtime_ram"]),
+            config.board.max_flash,
+            config.board.max_ram,
+            int(config.options["runtime_flash"]),
+            int(config.options["runtime_ram"]),
         )
         lines += [""] + budget.render_budget(total)
     return lines

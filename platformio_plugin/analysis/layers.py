@@ -78,9 +78,7 @@ def op_counts(model: TFLiteModel) -> Counter[str]:
 def check_supported(model: TFLiteModel, model_name: str) -> None:
     """Every op must have a TFLM kernel; report all offenders at once."""
     offenders = [
-        (str(o.index), op_name(o))
-        for o in model.operators
-        if op_table.lookup(op_name(o)) is None
+        (str(o.index), op_name(o)) for o in model.operators if op_table.lookup(op_name(o)) is None
     ]
     if offenders:
         raise UnsupportedOpsError(

@@ -19,9 +19,14 @@ from ..tflm import op_table
 
 SEED_DATA = "model_quantized_tflite"
 _CTYPES = {
-    "int8": "kTfLiteInt8", "uint8": "kTfLiteUInt8", "int16": "kTfLiteInt16",
-    "int32": "kTfLiteInt32", "float32": "kTfLiteFloat32", "bool": "kTfLiteBool",
-    "int64": "kTfLiteInt64", "float16": "kTfLiteFloat16",
+    "int8": "kTfLiteInt8",
+    "uint8": "kTfLiteUInt8",
+    "int16": "kTfLiteInt16",
+    "int32": "kTfLiteInt32",
+    "float32": "kTfLiteFloat32",
+    "bool": "kTfLiteBool",
+    "int64": "kTfLiteInt64",
+    "float16": "kTfLiteFloat16",
 }
 
 
@@ -56,7 +61,7 @@ def banner(facts_source: str, fingerprint: str, what: str) -> str:
 
 def c_string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + "".join(c if 32 <= ord(c) < 127 else f"\\x{ord(c):02x}\"\"" for c in escaped) + '"'
+    return '"' + "".join(c if 32 <= ord(c) < 127 else f'\\x{ord(c):02x}""' for c in escaped) + '"'
 
 
 def c_float(value: float) -> str:
@@ -101,6 +106,10 @@ def resolver_calls(model: TFLiteModel, int8_registrations: bool) -> list[str]:
     return calls
 
 
+def _ctype(tensor: Tensor) -> str:
+    return _CTYPES.get(tensor.dtype, "kTfLiteNoType")
+
+
 def _tensor_block(prefix: str, tensor: Tensor) -> list[str]:
     dims = ", ".join(str(d) for d in tensor.shape) or "1"
     scale = tensor.scale[0] if tensor.scale else 0.0
@@ -109,7 +118,7 @@ def _tensor_block(prefix: str, tensor: Tensor) -> list[str]:
         f"  static constexpr int k{prefix}Rank = {len(tensor.shape)};",
         f"  static constexpr int k{prefix}Dims[{max(len(tensor.shape), 1)}] = {{{dims}}};",
         f"  static constexpr size_t k{prefix}Elements = {tensor.elements};",
-        f"  static constexpr TfLiteType k{prefix}Type = {_CTYPES.get(tensor.dtype, 'kTfLiteNoType')};",
+        f"  static constexpr const char* k{prefix}TypeName = {c_string(tensor.dtype)};",
         f"  static constexpr float k{prefix}Scale = {c_float(scale)};",
         f"  static constexpr int32_t k{prefix}ZeroPoint = {zero};",
     ]
@@ -119,14 +128,22 @@ def render_model_header(facts: ModelFacts) -> str:
     model = facts.model
     calls = resolver_calls(model, facts.int8_registrations)
     lines = [
-        banner(facts.source, facts.fingerprint, f"Model `{facts.name}`: data, shapes, quantization, arena size and op resolver."),
+        banner(
+            facts.source,
+            facts.fingerprint,
+            f"Model `{facts.name}`: data, shapes, quantization, arena size and op resolver.",
+        ),
         "#pragma once",
         "",
         "#include <stddef.h>",
         "#include <stdint.h>",
         "",
+        "// The resolver part needs TFLM's headers; data, shapes and quantization do not.",
+        '#if __has_include("tensorflow/lite/micro/micro_mutable_op_resolver.h")',
+        "#define TINYML_HAVE_TFLM 1",
         '#include "tensorflow/lite/micro/kernels/micro_ops.h"',
         '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"',
+        "#endif",
         "",
         f"extern const unsigned char {facts.data_symbol}[];",
         f"extern const unsigned int {facts.data_symbol}_len;",
@@ -150,12 +167,16 @@ def render_model_header(facts: ModelFacts) -> str:
         labels = ", ".join(c_string(label) for label in facts.labels)
         lines.append(
             "  static const char* const* kLabels() { static const char* const labels[] = {"
-            + labels + "}; return labels; }"
+            + labels
+            + "}; return labels; }"
         )
     else:
         lines.append("  static const char* const* kLabels() { return nullptr; }")
     lines += [
         f"  static constexpr int kOpCount = {len(calls)};",
+        "#ifdef TINYML_HAVE_TFLM",
+        f"  static constexpr TfLiteType kInputType = {_ctype(model.tensor(model.inputs[0]))};",
+        f"  static constexpr TfLiteType kOutputType = {_ctype(model.tensor(model.outputs[0]))};",
         "  using OpResolver = tflite::MicroMutableOpResolver<kOpCount>;",
         "  // Exactly the ops this model uses: no AllOpsResolver, no missing-op surprise.",
         "  static TfLiteStatus RegisterOps(OpResolver& resolver) {",
@@ -166,6 +187,7 @@ def render_model_header(facts: ModelFacts) -> str:
     lines += [
         "    return kTfLiteOk;",
         "  }",
+        "#endif  // TINYML_HAVE_TFLM",
         "};",
         "",
         "}  // namespace tinyml",
@@ -177,7 +199,11 @@ def render_model_header(facts: ModelFacts) -> str:
 def render_model_source(facts: ModelFacts) -> str:
     return "\n".join(
         [
-            banner(facts.source, facts.fingerprint, f"Model `{facts.name}`: the int8 flatbuffer, in flash."),
+            banner(
+                facts.source,
+                facts.fingerprint,
+                f"Model `{facts.name}`: the int8 flatbuffer, in flash.",
+            ),
             f'#include "tinyml/{facts.name}.h"',
             "",
             "// alignas(16): TFLM reads the flatbuffer in place; const keeps it out of RAM.",
@@ -207,7 +233,11 @@ def render_seed_header(facts: ModelFacts) -> str:
 
 def render_models_index(names: Sequence[str], fingerprint: str) -> str:
     """tinyml/models.h: one include for every model of the env."""
-    lines = [banner("the env's models", fingerprint, "Every model of this env."), "#pragma once", ""]
+    lines = [
+        banner("the env's models", fingerprint, "Every model of this env."),
+        "#pragma once",
+        "",
+    ]
     lines += [f'#include "tinyml/{name}.h"' for name in names]
     return "\n".join(lines) + "\n"
 
@@ -217,7 +247,11 @@ def render_golden_header(
 ) -> str:
     """tinyml/<name>_golden.h: input vectors and TFLM's exact int8 outputs for them."""
     lines = [
-        banner(facts.source, facts.fingerprint, f"Golden vectors for `{facts.name}` (TFLM reference interpreter outputs)."),
+        banner(
+            facts.source,
+            facts.fingerprint,
+            f"Golden vectors for `{facts.name}` (TFLM reference interpreter outputs).",
+        ),
         "#pragma once",
         "",
         "#include <stdint.h>",
@@ -234,7 +268,10 @@ def render_golden_header(
     ]
     for vector in inputs:
         lines.append("    {" + ", ".join(str(b - 256 if b > 127 else b) for b in vector) + "},")
-    lines += ["  };", f"  static constexpr int8_t kExpected[{len(outputs)}][{facts.name}::kOutputElements] = {{"]
+    lines += [
+        "  };",
+        f"  static constexpr int8_t kExpected[{len(outputs)}][{facts.name}::kOutputElements] = {{",
+    ]
     for vector in outputs:
         lines.append("    {" + ", ".join(str(b - 256 if b > 127 else b) for b in vector) + "},")
     lines += ["  };", "};", "", "}  // namespace tinyml", ""]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment  # type: ignore[import-not-found]
+from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment
 
 from .. import pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
@@ -82,13 +82,25 @@ def register_targets(env: Any, config: PluginConfig, prepared: pipeline.Prepared
         for path in pipeline.clean_env(config):
             say(f"removed {pipeline.display_path(path, config.project_dir)}")
 
-    env.AddCustomTarget(INFO_TARGET, None, info_action, title="TinyML info",
-                        description="Ops, MACs, flash and arena of each model against the board")
-    env.AddCustomTarget(CLEAN_TARGET, None, clean_action, title="TinyML clean",
-                        description="Remove generated model files and their conversion cache")
+    env.AddCustomTarget(
+        INFO_TARGET,
+        None,
+        info_action,
+        title="TinyML info",
+        description="Ops, MACs, flash and arena of each model against the board",
+    )
+    env.AddCustomTarget(
+        CLEAN_TARGET,
+        None,
+        clean_action,
+        title="TinyML clean",
+        description="Remove generated model files and their conversion cache",
+    )
 
 
-def link_runtime(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv, choice: KernelChoice) -> None:
+def link_runtime(
+    env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv, choice: KernelChoice
+) -> None:
     """TFLM + kernels for exactly the env's ops, built with the board's own flags."""
     from . import tflm_build
 
@@ -127,11 +139,12 @@ def run(env: Any, projenv: Any = None) -> None:
         if choice.warning:
             print(choice.warning, flush=True)
         register_targets(env, config, prepared)
-        if prepared.models:
+        if config.options["runtime"] == "none":
+            env["SRC_FILTER"] = ["-<*>"]  # the C++ runtime needs TFLM; the project brings its own
+        elif prepared.models:
             link_runtime(env, config, prepared, choice)
     except TinyMLError as error:
         fail(env, error)
         return
     if time.monotonic() - started > 5:
         say(f"done in {time.monotonic() - started:.1f} s")
-

@@ -55,6 +55,7 @@ BAD_VALUES = [
     ("custom_tinyml_model_kwargs", "{bad json"),
     ("custom_tinyml_model_class", "net.py"),
     ("custom_tinyml_kernels", "fast"),
+    ("custom_tinyml_runtime", "tvm"),
     ("custom_tinyml_golden_vectors", "0"),
     ("custom_tinyml_min_calibration_samples", "ten"),
     ("custom_tinyml_arena_size", "-5"),

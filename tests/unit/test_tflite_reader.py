@@ -14,14 +14,20 @@ pytestmark = pytest.mark.unit
 
 
 def test_person_detect(shared_models: Path) -> None:
-    model = parse_tflite((shared_models / "tflm_person_detection/person_detect.tflite").read_bytes())
+    model = parse_tflite(
+        (shared_models / "tflm_person_detection/person_detect.tflite").read_bytes()
+    )
     inp = model.tensor(model.inputs[0])
     out = model.tensor(model.outputs[0])
     assert (inp.shape, inp.dtype, inp.zero_point) == ((1, 96, 96, 1), "int8", (-1,))
     assert inp.scale[0] == pytest.approx(0.00784314, rel=1e-5)
     assert (out.shape, out.dtype, out.zero_point) == ((1, 2), "int8", (-128,))
     assert op_counts(model) == {
-        "DEPTHWISE_CONV_2D": 14, "CONV_2D": 14, "AVERAGE_POOL_2D": 1, "RESHAPE": 1, "SOFTMAX": 1,
+        "DEPTHWISE_CONV_2D": 14,
+        "CONV_2D": 14,
+        "AVERAGE_POOL_2D": 1,
+        "RESHAPE": 1,
+        "SOFTMAX": 1,
     }
     rows = layers(model)
     assert rows[0].op == "DEPTHWISE_CONV_2D" and rows[0].inputs[0] == (1, 96, 96, 1)
@@ -63,7 +69,9 @@ def test_random_bytes_with_a_tfl3_header(tmp_path: Path) -> None:
 
 def test_unsupported_ops_are_all_listed(shared_models: Path) -> None:
     """A model whose custom op TFLM lacks: every offending node is named."""
-    data = bytearray((shared_models / "tflm_micro_speech/audio_preprocessor_int8.tflite").read_bytes())
+    data = bytearray(
+        (shared_models / "tflm_micro_speech/audio_preprocessor_int8.tflite").read_bytes()
+    )
     for name in (b"SignalPCAN", b"SignalRfft"):  # same length renames -> unknown custom ops
         pos = data.index(name)
         data[pos : pos + len(name)] = b"X" * len(name)

@@ -1,0 +1,123 @@
+"""Model discovery, sidecar files, class detection and config errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from platformio_plugin.config import BoardSpec, board_spec, c_identifier, load_config
+from platformio_plugin.errors import ConfigError, ModelFileError
+
+pytestmark = pytest.mark.unit
+BOARD = BoardSpec("nucleo_f446re", "cortex-m4", "stm32f446ret6", 524288, 131072)
+
+
+def _load(project: Path, **options: str):  # type: ignore[no-untyped-def]
+    raw = {f"custom_tinyml_{k}": v for k, v in options.items()}
+    return load_config(
+        raw, env_name="e", project_dir=project, build_dir=project / ".pio/build/e", board=BOARD
+    )
+
+
+def test_models_folder_and_sidecars(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "edge-model.pth").write_bytes(b"x")
+    (models / "edge-model.py").write_text(
+        "import torch.nn as nn\nclass Helper:\n    pass\nclass Net(nn.Module):\n    pass\n"
+    )
+    (models / "calibration.npy").write_bytes(b"x")
+    (models / "edge-model.labels.txt").write_text("zero\none\n\n")
+    (models / "kws.onnx").write_bytes(b"x")
+    (models / "notes.txt").write_text("not a model")
+    config = _load(tmp_path)
+    names = [m.name for m in config.models]
+    assert names == ["edge_model", "kws"]
+    edge = config.models[0]
+    assert edge.model_class == f"{models / 'edge-model.py'}:Net"
+    assert edge.calibration == models / "calibration.npy"
+    assert edge.labels == ("zero", "one")
+    assert config.models[1].model_class is None
+    assert config.generated_dir == tmp_path / ".pio/build/e/tinyml"
+
+
+def test_no_models_no_options_is_empty(tmp_path: Path) -> None:
+    assert _load(tmp_path).models == ()
+
+
+def test_named_model_missing(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError) as info:
+        _load(tmp_path, models="models/none.onnx")
+    assert "models/none.onnx" in info.value.render() and "[env:e]" in info.value.render()
+
+
+def test_keras_file_says_what_is_supported(tmp_path: Path) -> None:
+    (tmp_path / "m.h5").write_bytes(b"x")
+    with pytest.raises(ModelFileError) as info:
+        _load(tmp_path, models="m.h5")
+    text = info.value.render()
+    assert "Keras" in text and ".onnx" in text and ".pth" in text
+
+
+def test_two_classes_need_the_option(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/m.pth").write_bytes(b"x")
+    (tmp_path / "models/m.py").write_text(
+        "from torch import nn\nclass A(nn.Module): pass\nclass B(nn.Module): pass\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path)
+    assert "custom_tinyml_model_class" in info.value.render() and "A, B" in info.value.render()
+
+
+def test_class_file_with_syntax_error(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/m.pth").write_bytes(b"x")
+    (tmp_path / "models/m.py").write_text("class A(nn.Module)\n  pass\n")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path)
+    assert "m.py has a syntax error at line 1" in info.value.render()
+
+
+def test_explicit_paths_with_spaces_and_unicode(tmp_path: Path) -> None:
+    folder = tmp_path / "mödels dir"
+    folder.mkdir()
+    (folder / "nét.onnx").write_bytes(b"x")
+    (folder / "cal data.npz").write_bytes(b"x")
+    config = _load(tmp_path, models="mödels dir/nét.onnx", calibration="mödels dir/cal data.npz")
+    assert config.models[0].name == "n_t"
+    assert config.models[0].calibration == folder / "cal data.npz"
+
+
+def test_option_path_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/m.onnx").write_bytes(b"x")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, calibration="data/missing.npy")
+    assert "custom_tinyml_calibration" in info.value.render()
+
+
+def test_names_that_collide_in_cpp(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/a-b.onnx").write_bytes(b"x")
+    (tmp_path / "models/a_b.tflite").write_bytes(b"x")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path)
+    assert "both become `a_b`" in info.value.render()
+
+
+def test_identifiers() -> None:
+    assert c_identifier("9lives") == "m_9lives"
+    assert c_identifier("Person-Detect") == "person_detect"
+
+
+def test_board_spec_from_manifest() -> None:
+    spec = board_spec(
+        "pico",
+        {
+            "build": {"cpu": "cortex-m0plus", "mcu": "rp2040"},
+            "upload": {"maximum_size": 2097152, "maximum_ram_size": 262144},
+        },
+    )
+    assert spec == BoardSpec("pico", "cortex-m0plus", "rp2040", 2097152, 262144)
