@@ -3,8 +3,7 @@
 import os
 import sys
 
-sys.path.insert(
-    0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "platforms", "testing")
-)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "platforms", "testing"))
 
 from line_protocol_runner import CustomTestRunner  # noqa: E402,F401

@@ -20,11 +20,11 @@ env = DefaultEnvironment()
 platform = env.PioPlatform()
 board = env.BoardConfig()
 
-machine_flags = ["-mcpu=%s" % board.get("build.cpu"), "-mthumb"]
+machine_flags = [f"-mcpu={board.get('build.cpu')}", "-mthumb"]
 if board.get("build.fpu", ""):
     machine_flags += [
-        "-mfloat-abi=%s" % board.get("build.float_abi", "hard"),
-        "-mfpu=%s" % board.get("build.fpu"),
+        f"-mfloat-abi={board.get('build.float_abi', 'hard')}",
+        f"-mfpu={board.get('build.fpu')}",
     ]
 else:
     machine_flags.append("-mfloat-abi=soft")
@@ -58,7 +58,7 @@ env.Append(
         "--specs=rdimon.specs",  # semihosting stdio and exit
         "-nostartfiles",  # runtime/startup.c is the startup code
         "-Wl,--gc-sections",
-        "-Wl,-Map,%s" % os.path.join("$BUILD_DIR", "firmware.map"),
+        "-Wl,-Map," + os.path.join("$BUILD_DIR", "firmware.map"),
     ],
     LIBS=["stdc++", "m", "c", "rdimon", "gcc"],
 )
@@ -115,12 +115,13 @@ def run_firmware(target, source, env):  # pylint: disable=unused-argument
         returncode = subprocess.run(command, timeout=timeout, check=False).returncode
     except subprocess.TimeoutExpired:
         sys.stderr.write(
-            "Error: the firmware did not exit within %g s on %s (raise emulator.timeout "
-            "or TINYML_EXEC_TIMEOUT if it needs longer)\n" % (timeout, board.get("emulator.machine"))
+            f"Error: the firmware did not exit within {timeout:g} s on "
+            f"{board.get('emulator.machine')} (raise emulator.timeout or TINYML_EXEC_TIMEOUT "
+            "if it needs longer)\n"
         )
         return 1
     if returncode:
-        sys.stderr.write("Error: the firmware exited with code %d\n" % returncode)
+        sys.stderr.write(f"Error: the firmware exited with code {returncode}\n")
     return returncode
 
 

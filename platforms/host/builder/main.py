@@ -46,10 +46,10 @@ def run_program(target, source, env):  # pylint: disable=unused-argument
     try:
         returncode = subprocess.run(command, timeout=timeout, check=False).returncode
     except subprocess.TimeoutExpired:
-        sys.stderr.write("Error: the program did not exit within %g s\n" % timeout)
+        sys.stderr.write(f"Error: the program did not exit within {timeout:g} s\n")
         return 1
     if returncode:
-        sys.stderr.write("Error: the program exited with code %d\n" % returncode)
+        sys.stderr.write(f"Error: the program exited with code {returncode}\n")
     return returncode
 
 
