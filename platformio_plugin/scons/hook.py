@@ -70,6 +70,17 @@ def add_generated_includes(envs: list[Any], generated_dir: Path) -> None:
         target.PrependUnique(CPPPATH=[str(generated_dir)])
 
 
+def skip_runtime(env: Any) -> None:
+    """Leave the library's C++ runtime (which needs TFLM) out of this build."""
+    env["SRC_FILTER"] = ["-<*>"]
+
+
+def build_model_data(env: Any, generated_dir: Path) -> None:
+    """The generated model .cc files as a small library the program links."""
+    lib = env.BuildLibrary(str(generated_dir.parent / "tinyml-models"), str(generated_dir))
+    env.Append(LIBS=[lib])
+
+
 def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
     from ..report import render_info  # only when asked for
 
@@ -124,6 +135,7 @@ def run(env: Any, projenv: Any = None) -> None:
     try:
         config = read_config(env)
         if config is None:
+            skip_runtime(env)  # the library is listed but unused: compile nothing of it
             return
         envs = _env_targets(env, projenv)
         add_generated_includes(envs, config.generated_dir)
@@ -139,9 +151,11 @@ def run(env: Any, projenv: Any = None) -> None:
         if choice.warning:
             print(choice.warning, flush=True)
         register_targets(env, config, prepared)
-        if config.options["runtime"] == "none":
-            env["SRC_FILTER"] = ["-<*>"]  # the C++ runtime needs TFLM; the project brings its own
-        elif prepared.models:
+        if prepared.models:
+            build_model_data(env, config.generated_dir)
+        if config.options["runtime"] == "none" or not prepared.models:
+            skip_runtime(env)
+        else:
             link_runtime(env, config, prepared, choice)
     except TinyMLError as error:
         fail(env, error)

@@ -1,0 +1,134 @@
+"""The pre-build hook through real `pio run` (offline): convert once, then nothing.
+
+The converter environment is poisoned (pointed at a python that does not exist)
+for every run that must not convert: if such a run tried to convert or import
+an ML library, it would fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers.pio import PLATFORMS_DIR, REPO_ROOT, run_pio
+from helpers.shared import shared_models_dir
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
+
+POISON = {"PIO_TINYML_CONVERTER_PYTHON": "/nonexistent/converter/bin/python"}
+MAIN = r"""
+#include <stdio.h>
+#include "model_data.h"
+int main() {
+  printf("model %u bytes, arena %u, input scale %.6f zp %d, ops %d\n",
+         model_quantized_tflite_len, (unsigned)tinyml::net::kArenaSize,
+         (double)tinyml::net::kInputScale, (int)tinyml::net::kInputZeroPoint,
+         tinyml::net::kOpCount);
+  return 0;
+}
+"""
+
+
+def _project(root: Path, model: Path) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "src").mkdir()
+    shutil.copyfile(model, root / "models" / "net.tflite")
+    (root / "src" / "main.cpp").write_text(MAIN)
+    (root / "src" / "other.cpp").write_text("int other() { return 1; }\n")
+    envs = ""
+    for name in ("host", "host2"):
+        envs += textwrap.dedent(f"""
+            [env:{name}]
+            platform = symlink://{PLATFORMS_DIR}/host
+            board = host
+            lib_deps = symlink://{REPO_ROOT}
+            custom_tinyml_runtime = none
+            """)
+    (root / "platformio.ini").write_text(envs)
+    return root
+
+
+def _compiled(output: str) -> list[str]:
+    return re.findall(r"^Compiling (\S+)", output, flags=re.M)
+
+
+def test_convert_once_then_nothing(tmp_path: Path) -> None:
+    models = shared_models_dir()
+    project = _project(
+        tmp_path / "pröject with space", models / "tflm_hello_world/hello_world_int8.tflite"
+    )
+
+    first = run_pio(["run", "-e", "host", "-e", "host2"], project)
+    assert first.returncode == 0, first.stdout
+    assert first.stdout.count("net.tflite changed -> converting") == 1, first.stdout
+    assert "net: 1 ops" in first.stdout
+    for env in ("host", "host2"):
+        generated = project / ".pio/build" / env / "tinyml"
+        assert {p.name for p in generated.glob("tinyml/*")} >= {"net.h", "net.cc", "models.h"}
+        assert (generated / "model_data.h").is_file()
+    assert len([p for p in (project / ".pio/build/tinyml-cache").iterdir() if p.is_dir()]) == 1
+
+    second = run_pio(["run", "-e", "host", "-t", "exec"], project, env=POISON)
+    assert second.returncode == 0, second.stdout
+    assert "TinyML: models up to date" in second.stdout
+    assert _compiled(second.stdout) == []
+    assert re.search(
+        r"model 2704 bytes, arena \d+, input scale 0\.024480 zp -128, ops 1", second.stdout
+    )
+
+    os.utime(project / "models/net.tflite")  # touched, same bytes: nothing to do
+    touched = run_pio(["run", "-e", "host"], project, env=POISON)
+    assert touched.returncode == 0 and "models up to date" in touched.stdout, touched.stdout
+    assert _compiled(touched.stdout) == []
+
+    for target in (["-t", "clean"], ["-t", "idedata"]):
+        quiet = run_pio(["run", "-e", "host", *target], project, env=POISON)
+        assert quiet.returncode == 0, quiet.stdout
+        assert "converting" not in quiet.stdout
+
+    # new model bytes: convert again, recompile what includes the header, not other.cpp
+    built = run_pio(["run", "-e", "host"], project)  # rebuild after clean
+    assert built.returncode == 0, built.stdout
+    shutil.copyfile(
+        models / "tflm_micro_speech/micro_speech_quantized.tflite", project / "models/net.tflite"
+    )
+    changed = run_pio(["run", "-e", "host", "-t", "exec"], project)
+    assert changed.returncode == 0, changed.stdout
+    assert "net.tflite changed -> converting" in changed.stdout
+    compiled = _compiled(changed.stdout)
+    assert any(c.endswith("src/main.o") for c in compiled), compiled
+    assert not any(c.endswith("src/other.o") for c in compiled), compiled
+    assert "model 18800 bytes" in changed.stdout and "ops 4" in changed.stdout
+
+
+def test_no_models_is_a_silent_no_op(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
+    (tmp_path / "platformio.ini").write_text(
+        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
+        f"lib_deps = symlink://{REPO_ROOT}\n"
+    )
+    result = run_pio(["run"], tmp_path, env=POISON)
+    assert result.returncode == 0, result.stdout
+    assert "TinyML" not in result.stdout and "Error" not in result.stdout
+
+
+def test_unknown_option_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
+    (tmp_path / "platformio.ini").write_text(
+        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
+        f"lib_deps = symlink://{REPO_ROOT}\ncustom_tinyml_input_shap = 1, 2\n"
+    )
+    result = run_pio(["run"], tmp_path, env=POISON)
+    assert result.returncode != 0
+    errors = [line for line in result.stdout.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: Unknown option `custom_tinyml_input_shap` in [env:host]."], (
+        result.stdout
+    )
+    assert "Did you mean `custom_tinyml_input_shape`?" in result.stdout
+    assert "Traceback" not in result.stdout
