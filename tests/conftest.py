@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers.pio import PIO  # noqa: E402
+from helpers.shared import shared_models_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,12 @@ def pio_ready() -> None:
     ]
     if missing:
         pytest.skip("missing: " + ", ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    """The real public models beside the project (shared/models, see its SOURCES.md)."""
+    path = shared_models_dir()
+    if not (path / "SOURCES.md").is_file():
+        pytest.skip(f"the shared test models are not at {path}: set PIO_TINYML_SHARED_MODELS")
+    return path
