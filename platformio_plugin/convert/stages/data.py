@@ -95,10 +95,7 @@ def _load_images(folder: Path, shape: tuple[int, ...]) -> np.ndarray:
         if img is None:
             raise _bad(f, "is not a readable image.", "Remove it or replace it by a valid image.")
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-        if c == 1:
-            img = img[:, :, None]
-        else:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        img = img[:, :, None] if c == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         arr = img.astype(np.float32) / 255.0
         out.append(arr.transpose(2, 0, 1) if chw else arr)
     return np.stack(out)

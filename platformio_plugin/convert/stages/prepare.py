@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,9 @@ def _fix_onnx(src: Path, dst: Path, shape_override: Any) -> tuple[str, list[int]
         if odims and not odims[0].HasField("dim_value"):
             odims[0].ClearField("dim_param")
             odims[0].dim_value = 1
-    try:
+    # onnx2tf runs its own shape inference; a failure here is reported there.
+    with contextlib.suppress(Exception):
         model = onnx.shape_inference.infer_shapes(model)
-    except Exception:
-        pass  # onnx2tf runs its own inference; a failing one is reported there
     onnx.save(model, str(dst), save_as_external_data=False)
     return inp.name, shape, [o.name for o in graph.output]
 

@@ -94,7 +94,8 @@ def _instantiate(request: dict[str, Any], model_path: Path, state: Any) -> Any:
     except Exception as exc:
         raise ModelClassError(f"Creating {spec}({request.get('model_kwargs') or ''}) failed: "
                               f"{type(exc).__name__}: {exc}",
-                              "Pass the constructor arguments (custom_tinyml_model_kwargs).") from None
+                              "Pass the constructor arguments (custom_tinyml_model_kwargs).",
+                              ) from None
     if not isinstance(model, torch.nn.Module):
         raise ModelClassError(f"{spec} is not a torch.nn.Module.", "")
     result = model.load_state_dict(state, strict=False)
@@ -175,7 +176,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                              "Check that the file is complete and was written by torch.save, "
                              "torch.jit.save or torch.export.save.") from None
-    if hasattr(model, "eval"):
+    if kind != "exported":  # an ExportedProgram's module is fixed at export time
         model.eval()
     dummy = torch.zeros(shape, dtype=torch.float32)
     with torch.no_grad():
@@ -187,8 +188,13 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                 "Check the input shape (model's own layout, batch 1) and the model class.",
             ) from None
-        torch.onnx.export(
-            model, (dummy,), str(out), dynamo=False, opset_version=OPSET,
-            input_names=["input"], output_names=["output"], do_constant_folding=True,
-        )
+        if kind == "exported":
+            # An ExportedProgram only goes through the dynamo exporter.
+            torch.onnx.export(program, (dummy,), str(out), dynamo=True, external_data=False,
+                              optimize=True, verbose=False)
+        else:
+            torch.onnx.export(
+                model, (dummy,), str(out), dynamo=False, opset_version=OPSET,
+                input_names=["input"], output_names=["output"], do_constant_folding=True,
+            )
     return {"format": kind, "input_shape": list(shape)}
