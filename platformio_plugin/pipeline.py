@@ -248,6 +248,27 @@ def write_generated(out_dir: Path, files: Mapping[str, str]) -> list[str]:
     return written
 
 
+def _check(config: PluginConfig, costs: Sequence[budget.ModelCost]) -> None:
+    budget.check_budget(
+        costs,
+        config.board,
+        config.env_name,
+        runtime_flash=int(config.options["runtime_flash"]),
+        runtime_ram=int(config.options["runtime_ram"]),
+    )
+
+
+def check_known_flash(config: PluginConfig) -> None:
+    """A .tflite is its own flash size: refuse an oversized one before converting anything."""
+    costs = [
+        budget.ModelCost(spec.name, spec.path.stat().st_size, 0)
+        for spec in config.models
+        if spec.fmt == ".tflite"
+    ]
+    if costs:
+        _check(config, costs)
+
+
 def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log) -> PreparedEnv:
     out_dir = config.generated_dir
     conv_keys = [conversion_key(spec, config.options) for spec in config.models]
@@ -257,6 +278,7 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
         log("models up to date")
         return _prepared_from_manifest(manifest, out_dir, kernels)
 
+    check_known_flash(config)
     cache_root(config).mkdir(parents=True, exist_ok=True)
     entries = [
         convert_cached(s, k, config, core_dir, log) for s, k in zip(config.models, conv_keys)
@@ -282,13 +304,7 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
         )
     costs = [budget.ModelCost(p.name, p.flash, p.arena) for p in prepared]
     if costs:
-        budget.check_budget(
-            costs,
-            config.board,
-            config.env_name,
-            runtime_flash=int(config.options["runtime_flash"]),
-            runtime_ram=int(config.options["runtime_ram"]),
-        )
+        _check(config, costs)
     files = render_env_files(facts_list, entries, gen_key)
     written = write_generated(out_dir, files)
     ops = tuple(sorted({op for p in prepared for op in p.ops}))

@@ -134,3 +134,49 @@ def test_unknown_option_is_one_error_line(tmp_path: Path) -> None:
     )
     assert "Did you mean `custom_tinyml_input_shape`?" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_model_over_the_boards_flash_fails_before_compiling(
+    tmp_path: Path, shared_models: Path
+) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
+    shutil.copyfile(
+        shared_models / "tflm_pytorch_mobilenetv2/mobilenet_v2_quantized_1x3x224x224.tflite",
+        tmp_path / "models/mobilenet_v2.tflite",
+    )
+    (tmp_path / "platformio.ini").write_text(
+        f"[env:small]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
+        f"lib_deps = symlink://{REPO_ROOT}\nboard_upload.maximum_size = 1048576\n"
+    )
+    result = run_pio(["run"], tmp_path, env=POISON)
+    assert result.returncode != 0
+    errors = [line for line in result.stdout.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stdout
+    assert "mobilenet_v2" in errors[0] and "board host" in errors[0]
+    assert "3,980,776" in errors[0] and "1,048,576" in errors[0]
+    assert "Compiling" not in result.stdout and "Traceback" not in result.stdout
+
+
+def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
+    shutil.copyfile(
+        shared_models / "mlperf_kws_dscnn/kws_ref_model_int8.tflite", tmp_path / "models/kws.tflite"
+    )
+    (tmp_path / "platformio.ini").write_text(
+        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
+        f"lib_deps = symlink://{REPO_ROOT}\ncustom_tinyml_runtime = none\n"
+    )
+    result = run_pio(["run", "-t", "tinyml-info"], tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "Model kws  (from models/kws.tflite)" in result.stdout
+    assert "CONV_2D x5" in result.stdout and "DEPTHWISE_CONV_2D x4" in result.stdout
+    assert "MACs         2,656,768" in result.stdout
+    assert re.search(r"RAM:\s+\[", result.stdout)
+    cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
+    assert cleaned.returncode == 0, cleaned.stdout
+    assert not (tmp_path / ".pio/build/host/tinyml").exists()
+    assert not any(p.is_dir() for p in (tmp_path / ".pio/build/tinyml-cache").iterdir())
