@@ -97,8 +97,49 @@ def bad(out):
     (out / "empty_dir").mkdir(exist_ok=True)
 
 
+
+def unsupported(out):
+    """An ONNX model with two Tile nodes (TILE has no TFLite Micro kernel) around a Relu."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    reps = helper.make_tensor("reps", TensorProto.INT64, [2], [1, 2])
+    nodes = [
+        helper.make_node("Tile", ["x", "reps"], ["t1"], name="tile_a"),
+        helper.make_node("Relu", ["t1"], ["r"], name="relu"),
+        helper.make_node("Tile", ["r", "reps"], ["y"], name="tile_b"),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiles",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
+        [reps],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, out / "tiles.onnx")
+    rng = np.random.default_rng(0)
+    np.save(out / "tiles_calib.npy", rng.standard_normal((20, 4)).astype(np.float32))
+
+
+class _Payload:
+    """Unpickling this creates the file named by MARKER: proof that pickle code ran."""
+
+    marker = ""
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def evil(out):
+    import torch
+
+    _Payload.marker = str(out / "pickle_payload_ran")
+    torch.save({"model": _Payload()}, out / "evil.pt")
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1])
     target.mkdir(parents=True, exist_ok=True)
-    for name in sys.argv[2:] or ["mnist32", "mnist28", "cnn", "bad"]:
+    for name in sys.argv[2:] or ["mnist32", "mnist28", "cnn", "bad", "unsupported", "evil"]:
         globals()[name](target)

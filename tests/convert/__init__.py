@@ -1,0 +1,1 @@
+"""Conversion tests (marker convert) and unit tests of the converter's pure pieces."""
