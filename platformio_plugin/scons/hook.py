@@ -24,7 +24,7 @@ CLEAN_TARGET = "tinyml-clean"
 
 
 def say(line: str) -> None:
-    print(f"TinyML: {line}", flush=True)
+    print(line if line.startswith("TinyML: ") else f"TinyML: {line}", flush=True)
 
 
 def fail(env: Any, error: TinyMLError) -> None:
@@ -110,7 +110,7 @@ def register_targets(env: Any, config: PluginConfig, prepared: pipeline.Prepared
 
 
 def link_runtime(
-    env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv, choice: KernelChoice
+    env: Any, envs: list[Any], config: PluginConfig, prepared: pipeline.PreparedEnv
 ) -> None:
     """TFLM + kernels for exactly the env's ops, built with the board's own flags."""
     from . import tflm_build
@@ -118,10 +118,11 @@ def link_runtime(
     tflm_build.add_tflm_library(
         env,
         ops=prepared.ops,
-        kernels=choice.kernels,
-        dsp=choice.dsp,
-        config=config,
+        kernels=str(config.options["kernels"]),
         log=say,
+        extra_envs=[e for e in envs if e is not env],
+        option_dir=config.options["sources_dir"],
+        accept_other_version=bool(config.options["allow_sources_mismatch"]),
     )
 
 
@@ -146,8 +147,6 @@ def run(env: Any, projenv: Any = None) -> None:
         prepared = pipeline.prepare_env(
             config, kernels=choice.kernels, core_dir=Path(env.subst("$PROJECT_CORE_DIR")), log=say
         )
-        if not prepared.up_to_date:
-            say(choice.describe() if hasattr(choice, "describe") else f"kernels: {choice.kernels}")
         if choice.warning:
             print(choice.warning, flush=True)
         register_targets(env, config, prepared)
@@ -156,7 +155,7 @@ def run(env: Any, projenv: Any = None) -> None:
         if config.options["runtime"] == "none" or not prepared.models:
             skip_runtime(env)
         else:
-            link_runtime(env, config, prepared, choice)
+            link_runtime(env, envs, config, prepared)
     except TinyMLError as error:
         fail(env, error)
         return

@@ -56,6 +56,8 @@ env.Append(
         "-Os",
         "--specs=nano.specs",
         "--specs=rdimon.specs",  # semihosting stdio and exit
+        "-u",
+        "_printf_float",  # newlib-nano drops %f unless asked: model outputs are floats
         "-nostartfiles",  # runtime/startup.c is the startup code
         "-Wl,--gc-sections",
         "-Wl,-Map," + os.path.join("$BUILD_DIR", "firmware.map"),

@@ -25,6 +25,10 @@ void Default_Handler(void);
 void _init(void) {}
 void _fini(void) {}
 
+/* crtbegin.o normally defines this; C++ globals with destructors register with
+   __cxa_atexit(..., &__dso_handle). One image, so any unique address will do. */
+void *__dso_handle = &__dso_handle;
+
 static void semihost_write0(const char *text) {
   register uintptr_t op __asm__("r0") = 0x04; /* SYS_WRITE0 */
   register uintptr_t arg __asm__("r1") = (uintptr_t)text;
