@@ -95,3 +95,31 @@ def test_pip_failure_names_package(tmp_path: Path) -> None:
     req.write_text("numpy==1.26.4\n")
     assert converter_dir(tmp_path, req).name.startswith("converter-")
     assert len(converter_dir(tmp_path, req).name) == len("converter-") + 12
+
+
+def test_worker_crash_names_step_signal_and_log(tmp_path: Path) -> None:
+    from platformio_plugin.convert.runner import run_worker
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'quantizing...'\nkill -FPE $$\n")
+    fake.chmod(0o755)
+    with pytest.raises(errors.ProcessError) as info:
+        run_worker(fake, {"step": "quantize"}, tmp_path / "work", print,
+                   step="int8 quantization")
+    text = info.value.render()
+    assert "int8 quantization failed" in text and "SIGFPE" in text
+    assert "quantizing..." in text and str(tmp_path / "work" / "quantize.log") in text
+
+
+def test_worker_typed_error_is_raised_again(tmp_path: Path) -> None:
+    from platformio_plugin.convert.runner import run_worker
+
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'printf \'{"error": {"kind": "CalibrationDataError", "message": "c.npy: bad", '
+        '"hint": "fix"}}\' > "$4"\nexit 3\n'
+    )
+    fake.chmod(0o755)
+    with pytest.raises(errors.CalibrationDataError, match="c.npy: bad"):
+        run_worker(fake, {"step": "prepare"}, tmp_path / "work", print)

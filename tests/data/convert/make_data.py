@@ -3,7 +3,7 @@
 Run with the converter environment's python (needs numpy, and torch for the
 small CNN): python make_data.py OUT_DIR [what ...]
   mnist32   LeNet inputs: digits scaled into 32x32 like MNIST, normalized
-  mnist28   the same at 28x28, 0..1 (onnx mnist-8), and flattened 784 (MLP)
+  mnist28   the same at 28x28, 0..255 (onnx mnist-8), and flattened 784 (MLP)
   cnn       a small CNN trained on the 8x8 digits, saved as .pth, .pt and .pt2
   bad       broken calibration files (NaN, wrong layout, text, too few)
 """
@@ -47,8 +47,9 @@ def mnist32(out):
 def mnist28(out):
     x, y = digits()
     img = scaled(x, 20, 28)[:, None]
-    np.save(out / "mnist28_calib.npy", img[:100])
-    np.savez(out / "mnist28_val.npz", x=img[1500:1600], y=y[1500:1600])
+    # mnist-8 (model zoo) takes raw 0..255 pixels, like its reference test sets.
+    np.save(out / "mnist28_calib.npy", img[:100] * 255.0)
+    np.savez(out / "mnist28_val.npz", x=img[1500:1600] * 255.0, y=y[1500:1600])
     flat = (img.reshape(len(img), 784) - 0.1307) / 0.3081
     np.save(out / "mnist784_calib.npy", flat[:100])
     np.savez(out / "mnist784_val.npz", x=flat[1500:1600], y=y[1500:1600])
