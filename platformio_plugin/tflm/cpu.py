@@ -54,6 +54,9 @@ class KernelChoice:
         name = "CMSIS-NN" if self.cmsis_nn else "reference"
         return f"kernels: {name} ({self.reason})"
 
+    def describe(self) -> str:
+        return self.summary
+
 
 def _no_dsp_warning(board: str, label: str) -> str:
     return (

@@ -217,7 +217,6 @@ def select(
     defines: list[tuple[str, Optional[str]]] = [
         ("TF_LITE_STATIC_MEMORY", None),
         ("TF_LITE_DISABLE_X86_NEON", None),
-        ("TF_LITE_STRIP_ERROR_STRINGS", None),
         ("FLATBUFFERS_LOCALE_INDEPENDENT", "0"),
     ]
     if kernels == "cmsis-nn":
