@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import PLATFORMS_DIR, REPO_ROOT, run_pio
-from helpers.shared import shared_models_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
 
@@ -52,14 +51,26 @@ def _project(root: Path, model: Path) -> Path:
     return root
 
 
+def _small_project(root: Path, ini_extra: str, model: Path | None = None) -> Path:
+    """One `host` env using the plugin; `model` copied into models/ when given."""
+    (root / "src").mkdir(parents=True)
+    (root / "src/main.cpp").write_text("int main() { return 0; }\n")
+    if model is not None:
+        (root / "models").mkdir()
+        shutil.copyfile(model, root / "models" / model.name)
+    (root / "platformio.ini").write_text(
+        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
+        f"lib_deps = symlink://{REPO_ROOT}\n{ini_extra}"
+    )
+    return root
+
+
 def _compiled(output: str) -> list[str]:
     return re.findall(r"^Compiling (\S+)", output, flags=re.M)
 
 
-def test_convert_once_then_nothing(tmp_path: Path) -> None:
-    models = shared_models_dir()
-    if not (models / "SOURCES.md").is_file():
-        pytest.skip(f"the shared test models are not at {models}")
+def test_convert_once_then_nothing(tmp_path: Path, shared_models: Path) -> None:
+    models = shared_models
     project = _project(
         tmp_path / "pröject with space", models / "tflm_hello_world/hello_world_int8.tflite"
     )
@@ -108,24 +119,14 @@ def test_convert_once_then_nothing(tmp_path: Path) -> None:
 
 
 def test_no_models_is_a_silent_no_op(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
-    (tmp_path / "platformio.ini").write_text(
-        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
-        f"lib_deps = symlink://{REPO_ROOT}\n"
-    )
+    _small_project(tmp_path, "")
     result = run_pio(["run"], tmp_path, env=POISON)
     assert result.returncode == 0, result.stdout
     assert "TinyML" not in result.stdout and "Error" not in result.stdout
 
 
 def test_unknown_option_is_one_error_line(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
-    (tmp_path / "platformio.ini").write_text(
-        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
-        f"lib_deps = symlink://{REPO_ROOT}\ncustom_tinyml_input_shap = 1, 2\n"
-    )
+    _small_project(tmp_path, "custom_tinyml_input_shap = 1, 2\n")
     result = run_pio(["run"], tmp_path, env=POISON)
     assert result.returncode != 0
     errors = [line for line in result.stdout.splitlines() if line.startswith("Error:")]
@@ -139,40 +140,23 @@ def test_unknown_option_is_one_error_line(tmp_path: Path) -> None:
 def test_model_over_the_boards_flash_fails_before_compiling(
     tmp_path: Path, shared_models: Path
 ) -> None:
-    (tmp_path / "models").mkdir()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
-    shutil.copyfile(
-        shared_models / "tflm_pytorch_mobilenetv2/mobilenet_v2_quantized_1x3x224x224.tflite",
-        tmp_path / "models/mobilenet_v2.tflite",
-    )
-    (tmp_path / "platformio.ini").write_text(
-        f"[env:small]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
-        f"lib_deps = symlink://{REPO_ROOT}\nboard_upload.maximum_size = 1048576\n"
-    )
+    model = shared_models / "tflm_pytorch_mobilenetv2/mobilenet_v2_quantized_1x3x224x224.tflite"
+    _small_project(tmp_path, "board_upload.maximum_size = 1048576\n", model)
     result = run_pio(["run"], tmp_path, env=POISON)
     assert result.returncode != 0
     errors = [line for line in result.stdout.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stdout
-    assert "mobilenet_v2" in errors[0] and "board host" in errors[0]
+    assert "mobilenet_v2_quantized_1x3x224x224" in errors[0] and "board host" in errors[0]
     assert "3,980,776" in errors[0] and "1,048,576" in errors[0]
     assert "Compiling" not in result.stdout and "Traceback" not in result.stdout
 
 
 def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path) -> None:
-    (tmp_path / "models").mkdir()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
-    shutil.copyfile(
-        shared_models / "mlperf_kws_dscnn/kws_ref_model_int8.tflite", tmp_path / "models/kws.tflite"
-    )
-    (tmp_path / "platformio.ini").write_text(
-        f"[env:host]\nplatform = symlink://{PLATFORMS_DIR}/host\nboard = host\n"
-        f"lib_deps = symlink://{REPO_ROOT}\ncustom_tinyml_runtime = none\n"
-    )
+    model = shared_models / "mlperf_kws_dscnn/kws_ref_model_int8.tflite"
+    _small_project(tmp_path, "custom_tinyml_runtime = none\n", model)
     result = run_pio(["run", "-t", "tinyml-info"], tmp_path)
     assert result.returncode == 0, result.stdout
-    assert "Model kws  (from models/kws.tflite)" in result.stdout
+    assert "Model kws_ref_model_int8  (from models/kws_ref_model_int8.tflite)" in result.stdout
     assert "CONV_2D x5" in result.stdout and "DEPTHWISE_CONV_2D x4" in result.stdout
     assert "MACs         2,656,768" in result.stdout
     assert re.search(r"RAM:\s+\[", result.stdout)
