@@ -211,8 +211,9 @@ def _golden_vectors(entry: Path) -> tuple[list[bytes], list[bytes]]:
         golden = json.loads((entry / "golden.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return [], []
-    inputs = [bytes(v & 0xFF for v in vec) for vec in golden.get("inputs", [])]
-    outputs = [bytes(v & 0xFF for v in vec) for vec in golden.get("outputs", [])]
+    vectors = golden.get("vectors", [])
+    inputs = [bytes(v & 0xFF for v in vec["input"]) for vec in vectors]
+    outputs = [bytes(v & 0xFF for v in vec["output"]) for vec in vectors]
     return inputs, outputs
 
 
@@ -225,8 +226,10 @@ def render_env_files(
         files[f"tinyml/{facts.name}.cc"] = model_files.render_model_source(facts)
         inputs, outputs = _golden_vectors(entry)
         if inputs:
+            summary = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+            source = summary.get("report", {}).get("golden_source")
             files[f"tinyml/{facts.name}_golden.h"] = model_files.render_golden_header(
-                facts, inputs, outputs, None
+                facts, inputs, outputs, source
             )
         if facts.is_default:
             files["model_data.h"] = model_files.render_seed_header(facts)
