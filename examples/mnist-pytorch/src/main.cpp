@@ -23,7 +23,8 @@ int classify_samples() {
                    static_cast<unsigned>(model.arena_used_bytes()));
   int correct = 0;
   for (int k = 0; k < kSampleCount; ++k) {
-    float input[tinyml::digits_cnn::kInputElements];  // 1x1x8x8, NCHW as in PyTorch
+    // The device model is channels-last (1x8x8x1); with one channel that is plain row order.
+    float input[tinyml::digits_cnn::kInputElements];
     for (int i = 0; i < 64; ++i) input[i] = kSamples[k].pixels[i] / 16.0f;  // as in training
     model.set_input(input);  // quantized with the model's input scale and zero point
     if (!model.invoke()) {
