@@ -145,11 +145,15 @@ def convert_cached(
 
         log(f"{display_path(spec.path, config.project_dir)} changed -> converting")
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=cache_root(config)))
+        # The converter's logs stay in the build folder, also (above all) after a failure.
+        work = config.build_dir / "tinyml-logs" / spec.name
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
         try:
             result = convert_model(
                 ConversionRequest(
                     model=spec.path,
-                    output_dir=staging / "out",
+                    output_dir=work / "out",
                     model_class=spec.model_class,
                     model_kwargs=dict(spec.model_kwargs),
                     input_shape=spec.input_shape,
@@ -175,7 +179,6 @@ def convert_cached(
             cache.write_atomic(
                 staging / "result.json", json.dumps(summary, indent=1, sort_keys=True)
             )
-            shutil.rmtree(staging / "out", ignore_errors=True)
             cache.write_stamp(staging, key)
             cache.publish_dir(staging, entry)
         finally:
@@ -198,12 +201,17 @@ def _facts(
         data=data,
         model=model,
         arena_size=size,
-        input_layout=str(summary.get("input_layout") or ""),
+        input_layout=_layout(summary.get("input_layout")),
         labels=spec.labels,
         int8_registrations=kernels == "cmsis-nn",
         is_default=default,
     )
     return facts, summary
+
+
+def _layout(value: Any) -> str:
+    """NHWC/NCHW (and NWC/NCW) tell the user how to lay out data; flat inputs have none."""
+    return str(value) if value in ("NHWC", "NCHW", "NWC", "NCW") else ""
 
 
 def _golden_vectors(entry: Path) -> tuple[list[bytes], list[bytes]]:

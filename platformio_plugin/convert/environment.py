@@ -98,7 +98,7 @@ def _create(target: Path, log: Callable[[str], None]) -> None:
     for stale in target.parent.glob(f".{target.name}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     started = time.monotonic()
-    log("TinyML: setting up the model converter (one time, ~3.5 GB) ...")
+    log("TinyML: setting up the model converter (one time, ~2.2 GB) ...")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         _run(
