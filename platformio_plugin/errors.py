@@ -89,7 +89,8 @@ class ProcessError(TinyMLError):
     ) -> None:
         where = f" (full log: {log_path})" if log_path else ""
         tail = "\n".join("       | " + line for line in log_tail.strip().splitlines()[-15:])
-        msg = f"{step} failed with return code {returncode}{where}\n       command: {' '.join(command)}"
+        msg = f"{step} failed with return code {returncode}{where}"
+        msg += f"\n       command: {' '.join(command)}"
         if tail:
             msg += "\n" + tail
         super().__init__(msg, hint)
