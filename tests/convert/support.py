@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.shared import shared_models_dir
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "convert"
-MODELS = REPO.parent / "shared" / "models"
+MODELS = shared_models_dir()
 
 
 def core_dir() -> Path:
@@ -23,19 +25,27 @@ def run_cli(*args: Any, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PLATFORMIO_CORE_DIR=str(core_dir()))
     return subprocess.run(
         [sys.executable, "-m", "platformio_plugin", *map(str, args)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
 def convert_json(*args: Any) -> dict[str, Any]:
     proc = run_cli("convert", *args, "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+    return json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def run_converter_script(python: Path, script: str, *args: Any) -> Any:
-    proc = subprocess.run([str(python), "-c", script, *map(str, args)],
-                          capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    proc = subprocess.run(
+        [str(python), "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
