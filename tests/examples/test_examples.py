@@ -24,6 +24,7 @@ from platformio_plugin.convert.environment import (
 from platformio_plugin.options import parse_options
 
 LOCAL_PLATFORMS = "symlink://../../platforms/"
+PLUGIN = "symlink://../.."  # the repository root, as the examples list the plugin
 EXAMPLES = ("mnist-pytorch", "person-detection-tflite")
 # Real boards of mnist-pytorch: one per kernel path (Cortex-M4/M7 CMSIS-NN with DSP,
 # Cortex-M0+ portable C, ESP32 reference kernels).
@@ -55,6 +56,9 @@ def ready_to_run(pio_ready: None) -> None:
 
 def _exec(example: str, tmp_path: Path) -> str:
     project = copy_project(example, tmp_path)
+    # The copy is outside the repository: point `symlink://../..` (the plugin) back at it.
+    ini = project / "platformio.ini"
+    ini.write_text(ini.read_text().replace(f"= {PLUGIN}\n", f"= symlink://{REPO_ROOT}\n"))
     proc = run_pio(["run", "-e", "mps2-an386", "-t", "exec"], project)
     assert proc.returncode == 0, proc.stdout
     return proc.stdout
@@ -111,7 +115,7 @@ def test_example_ini_is_valid_platformio_configuration(example: str) -> None:
         section = f"env:{env}"
         for option in ("platform", "board", "lib_deps"):
             assert config.get(section, option), f"[{section}] has no {option}"
-        assert config.get(section, "lib_deps") == ["symlink://../.."]
+        assert config.get(section, "lib_deps") == [PLUGIN]
         tinyml = {
             k: v
             for k, v in config.items(section, as_dict=True).items()
