@@ -1,0 +1,275 @@
+"""Benchmarks 4 and 5: the firmware on emulated Cortex-M cores.
+
+One PlatformIO project holds every model; each env is one (CPU, kernel set, resolver) and so
+one TFLite Micro build. Per env: the firmware runs every model in QEMU with the insn_count
+plugin (instructions per inference, arena use on target); on the Cortex-M4 envs the firmware is
+also relinked with one model at a time for per-model .text/.data/.bss (the TFLM library is the
+env's, only the program changes, and --gc-sections keeps only what the model reaches).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from . import common
+from .common import Context, must, say
+
+PERSON = "tflm_person_detection/person_detect.tflite"
+KWS = "mlperf_kws_dscnn/kws_ref_model_int8.tflite"
+HELLO = "tflm_hello_world/hello_world_int8.tflite"
+MNIST_NAME = "digits_cnn"
+MNIST_CLASS = "DigitsCNN"
+
+
+@dataclass(frozen=True)
+class FirmwareEnv:
+    name: str
+    board: str
+    kernels: str  # cmsis-nn | reference
+    all_ops: bool = False
+    per_model_sizes: bool = False
+
+
+ENVS = (  # in order of importance: a run cut short still has the main numbers
+    FirmwareEnv("m4-cmsis-nn", "mps2-an386", "cmsis-nn", per_model_sizes=True),
+    FirmwareEnv("m4-reference", "mps2-an386", "reference"),
+    FirmwareEnv("m0plus-cmsis-nn", "mps2-m0plus", "cmsis-nn"),
+    FirmwareEnv("m0plus-reference", "mps2-m0plus", "reference"),
+    FirmwareEnv("m4-cmsis-nn-all-ops", "mps2-an386", "cmsis-nn", all_ops=True,
+                per_model_sizes=True),
+    FirmwareEnv("m7-cmsis-nn", "mps2-an500", "cmsis-nn"),
+    FirmwareEnv("m33-cmsis-nn", "mps2-an505", "cmsis-nn"),
+)
+QUICK_ENVS = ("m4-cmsis-nn",)
+
+
+def build_plugin(out: Path) -> Path:
+    """Compile bench/qemu_insn/insn_count.c with the system gcc."""
+    so = out / "libinsn_count.so"
+    src = common.BENCH / "qemu_insn" / "insn_count.c"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-o", str(so),
+                    str(src)], check=True)
+    return so
+
+
+def mnist_tflite(ctx: Context) -> Path:
+    """The mnist example's int8 model, converted by the plugin (or taken from benchmark 2)."""
+    made = ctx.shared.get("mnist_tflite")
+    if made and Path(made).is_file():
+        return Path(made)
+    out = ctx.out / "mnist-convert"
+    shutil.rmtree(out, ignore_errors=True)
+    models = common.MNIST / "models"
+    must(common.run_timed([
+        str(common.VENV_BIN / "python"), "-m", "platformio_plugin", "convert",
+        str(models / "digits_cnn.pth"), "--out", str(out), "--input-shape", "1,1,8,8",
+        "--model-class", f"{models / 'digits_cnn.py'}:{MNIST_CLASS}",
+        "--calibration", str(models / "calibration.npy"), "--core-dir", str(ctx.core),
+    ], common.REPO, common.pio_environ(ctx.core)), "converting the mnist example")
+    found = sorted(out.rglob("*.tflite"))
+    if not found:
+        raise SystemExit(f"bench: no .tflite in {out}")
+    return found[0]
+
+
+def model_files(ctx: Context) -> dict[str, Path]:
+    if ctx.quick:
+        return {"hello_world_int8": common.SHARED_MODELS / HELLO}
+    return {
+        "person_detect": common.SHARED_MODELS / PERSON,
+        "kws_ref_model_int8": common.SHARED_MODELS / KWS,
+        "hello_world_int8": common.SHARED_MODELS / HELLO,
+        MNIST_NAME: mnist_tflite(ctx),
+    }
+
+
+def ini_text(envs: list[FirmwareEnv]) -> str:
+    repo = common.REPO
+    lines = [
+        "; Written by bench/firmware.py: one env per (CPU, kernel set, resolver).",
+        "[env]",
+        f"platform = symlink://{repo}/platforms/emulated-cortex-m",
+        f"lib_deps = symlink://{repo}",
+        f"custom_bench_repo = {repo}",
+        "board_emulator.timeout = 600",
+        "",
+    ]
+    for e in envs:
+        lines += [f"[env:{e.name}]", f"board = {e.board}", f"custom_tinyml_kernels = {e.kernels}"]
+        if e.all_ops:
+            lines += ["custom_tinyml_runtime = none",
+                      f"extra_scripts = post:{common.BENCH / 'firmware' / 'all_ops.py'}"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def models_header(names: list[str], all_ops: bool) -> str:
+    from platformio_plugin.tflm import op_table
+
+    lines = ["// Written by bench/firmware.py.", "#pragma once", ""]
+    lines += [f'#include "tinyml/{n}.h"' for n in names]
+    lines += ["", "#define BENCH_MODELS(X) " + " ".join(f"X({n})" for n in names), ""]
+    if all_ops:
+        calls = [op.resolver_call() for op in op_table.BUILTIN_OPS.values()]
+        lines += [
+            "// Every builtin op TFLite Micro has, with its default registration.",
+            "template <class M>",
+            "struct AllOps : M {",
+            f"  using OpResolver = tflite::MicroMutableOpResolver<{len(calls)}>;",
+            "  static TfLiteStatus RegisterOps(OpResolver& r) {",
+            *[f"    if (r.{c} != kTfLiteOk) return kTfLiteError;" for c in calls],
+            "    return kTfLiteOk;",
+            "  }",
+            "};",
+            "#define BENCH_RESOLVER AllOps",
+        ]
+    else:
+        lines += ["template <class M>", "using Generated = M;  // the generated RegisterOps()",
+                  "#define BENCH_RESOLVER Generated"]
+    return "\n".join(lines) + "\n"
+
+
+def elf_sizes(elf: Path) -> dict[str, int]:
+    text = subprocess.run(["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True,
+                          text=True, check=True).stdout.splitlines()[1].split()
+    return {"text": int(text[0]), "data": int(text[1]), "bss": int(text[2])}
+
+
+def marker_address(elf: Path) -> int:
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "bench_mark":
+            return int(parts[0], 16)
+    raise SystemExit(f"bench: no bench_mark symbol in {elf}")
+
+
+def run_counted(build_dir: Path, plugin: Path, log: Path) -> tuple[str, list[int]]:
+    """Run the firmware in QEMU with insn_count; its output and the marks in order."""
+    exec_info = json.loads((build_dir / "exec.json").read_text())
+    elf = build_dir / "firmware.elf"
+    command = [*exec_info["command"], "-plugin",
+               f"{plugin},marker={hex(marker_address(elf))}", "-d", "plugin", "-D", str(log)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: firmware failed ({proc.returncode}):\n{proc.stdout[-3000:]}"
+                         f"{proc.stderr[-2000:]}")
+    marks = [int(m) for m in re.findall(r"insn_count: mark (\d+)", log.read_text())]
+    return proc.stdout, marks
+
+
+def parse_run(stdout: str, marks: list[int]) -> dict[str, dict[str, Any]]:
+    rows = re.findall(r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+)",
+                      stdout)
+    if len(marks) != 2 * len(rows):
+        raise SystemExit(f"bench: {len(marks)} marks for {len(rows)} models:\n{stdout}")
+    out: dict[str, dict[str, Any]] = {}
+    for i, (name, size, used, argmax) in enumerate(rows):
+        out[name] = {
+            "instructions": marks[2 * i + 1] - marks[2 * i],
+            "arena_size": int(size),
+            "arena_used": int(used),
+            "arena_slack_pct": round((int(size) - int(used)) * 100 / int(size), 2),
+            "argmax": int(argmax),
+        }
+    return out
+
+
+def macs(info_output: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    current: Optional[str] = None
+    for line in info_output.splitlines():
+        m = re.match(r"Model (\w+)\s", line)
+        if m:
+            current = m.group(1)
+        m = re.match(r"\s+MACs\s+([\d,]+)", line)
+        if m and current:
+            found[current] = int(m.group(1).replace(",", ""))
+    return found
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    project = ctx.out / "firmware"
+    if project.exists():
+        shutil.rmtree(project)
+    (project / "models").mkdir(parents=True)
+    (project / "src").mkdir()
+    models = model_files(ctx)
+    for name, path in models.items():
+        shutil.copyfile(path, project / "models" / f"{name}.tflite")
+    shutil.copyfile(common.BENCH / "firmware" / "main.cpp", project / "src" / "main.cpp")
+    wanted = QUICK_ENVS if ctx.quick else ctx.firmware_envs
+    envs = [e for e in ENVS if not wanted or e.name in wanted]
+    (project / "platformio.ini").write_text(ini_text(envs))
+    plugin = build_plugin(ctx.out)
+    names = list(models)
+    header = project / "src" / "bench_models.h"
+
+    info = common.pio(["run", "-e", envs[0].name, "-t", "tinyml-info"], project, ctx.core)
+    model_macs = macs(must(info, "tinyml-info").output)
+    result: dict[str, Any] = {"models": {n: {"macs": model_macs.get(n)} for n in names},
+                              "envs": {}}
+    for e in envs:
+        say(f"firmware: building {e.name} ({e.board}, {e.kernels}"
+            f"{', all ops' if e.all_ops else ''})")
+        header.write_text(models_header(names, e.all_ops))
+        built = must(common.pio(["run", "-e", e.name], project, ctx.core), f"building {e.name}")
+        build_dir = project / ".pio" / "build" / e.name
+        stdout, marks = run_counted(build_dir, plugin, ctx.out / f"insn-{e.name}.log")
+        per_model = parse_run(stdout, marks)
+        for name, row in per_model.items():
+            m = model_macs.get(name)
+            row["insn_per_mac"] = round(row["instructions"] / m, 3) if m else None
+        env_result: dict[str, Any] = {
+            "board": e.board, "kernels": e.kernels, "all_ops": e.all_ops,
+            "build_s": round(built.seconds, 1),
+            "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
+            "firmware_all_models": elf_sizes(build_dir / "firmware.elf"),
+            "models": per_model,
+        }
+        if e.per_model_sizes and len(names) > 1:
+            for name in names:
+                header.write_text(models_header([name], e.all_ops))
+                must(common.pio(["run", "-e", e.name], project, ctx.core), f"relinking {name}")
+                per_model[name]["sizes"] = elf_sizes(build_dir / "firmware.elf")
+        elif len(names) == 1:
+            per_model[names[0]]["sizes"] = env_result["firmware_all_models"]
+        result["envs"][e.name] = env_result
+        result["ratios"] = ratios(result)
+        common.write_json(ctx.out / "firmware.partial.json", result)
+        say(f"firmware: {e.name}: " + ", ".join(
+            f"{n} {r['instructions']:,} insn" for n, r in per_model.items()))
+    header.write_text(models_header(names, False))
+    result["ratios"] = ratios(result)
+    return result
+
+
+def _insn(result: dict[str, Any], env: str, model: str) -> Optional[int]:
+    row = result["envs"].get(env, {}).get("models", {}).get(model)
+    return row["instructions"] if row else None
+
+
+def ratios(result: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in result["models"]:
+        row: dict[str, Any] = {}
+        for cpu in ("m4", "m0plus"):
+            c, r = _insn(result, f"{cpu}-cmsis-nn", model), _insn(result, f"{cpu}-reference", model)
+            if c and r:
+                row[f"{cpu}_cmsis_vs_reference_insn"] = round(c / r, 4)
+        gen = result["envs"].get("m4-cmsis-nn", {}).get("models", {}).get(model, {})
+        allops = result["envs"].get("m4-cmsis-nn-all-ops", {}).get("models", {}).get(model, {})
+        if "sizes" in gen and "sizes" in allops:
+            row["generated_vs_all_ops_text"] = round(
+                gen["sizes"]["text"] / allops["sizes"]["text"], 3)
+        if gen:
+            row["m4_arena_slack_pct"] = gen["arena_slack_pct"]
+        out[model] = row
+    return out
