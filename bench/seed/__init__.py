@@ -1,0 +1,1 @@
+"""The seed's manual conversion pipeline, one script per process (benchmark 2's baseline)."""
