@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from . import __version__
+from .errors import BuildFolderError
 
 STAMP_NAME = "fingerprint.json"
 
@@ -65,20 +66,35 @@ def write_stamp(folder: Path, key: str) -> None:
     write_atomic(folder / STAMP_NAME, json.dumps({"fingerprint": key}) + "\n")
 
 
+def unwritable(path: Path, exc: OSError) -> BuildFolderError:
+    """The one error for a build-folder path the plugin cannot write."""
+    reason = exc.strerror or type(exc).__name__
+    return BuildFolderError(
+        f"Cannot write {path}: {reason}.",
+        f"Make {path.parent} writable (permissions, read-only mount, free space), "
+        "or delete the project's .pio/build folder and build again.",
+    )
+
+
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write via a temp file in the same folder and rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise unwritable(path, exc) from None
         raise
 
 
@@ -97,22 +113,29 @@ def write_if_changed(path: Path, content: str | bytes) -> bool:
 
 def publish_dir(staging: Path, final: Path) -> None:
     """Replace `final` by a fully written `staging` folder (same file system)."""
-    if final.exists():
-        trash = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, trash)
-        os.replace(staging, final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, final)
+    try:
+        if final.exists():
+            trash = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, trash)
+            os.replace(staging, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, final)
+    except OSError as exc:
+        raise unwritable(final, exc) from None
 
 
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
     """An exclusive advisory lock (flock): released by the kernel if the holder dies,
     so a killed build never leaves a dead lock behind."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as exc:
+        raise unwritable(lock_path, exc) from None
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         except OSError as exc:  # pragma: no cover - file systems without flock

@@ -71,6 +71,11 @@ class SourcesError(TinyMLError):
     """TFLM / CMSIS-NN sources are missing, of another version or fail their checksum."""
 
 
+class BuildFolderError(TinyMLError):
+    """A file or folder under the build folder cannot be written (permissions, read-only
+    mount, full disk)."""
+
+
 class ConverterEnvironmentError(TinyMLError):
     """The isolated converter environment could not be created or used."""
 
