@@ -23,6 +23,8 @@ KNOWN_UNSUPPORTED = {
     ".safetensors": "a safetensors weight file",
     ".bin": "a raw weight file",
 }
+# Found in models/ they are refused with a hint rather than silently skipped.
+REFUSED_IN_MODELS_DIR = (".h5", ".keras", ".pb", ".safetensors")
 CALIBRATION_SUFFIXES = (".npy", ".npz", ".csv")
 MODELS_DIR = "models"
 
@@ -113,7 +115,8 @@ def discover_model_paths(
     folder = project_dir / MODELS_DIR
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MODEL_SUFFIXES)
+    wanted = MODEL_SUFFIXES + REFUSED_IN_MODELS_DIR
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in wanted)
 
 
 def _check_format(path: Path) -> None:
@@ -197,6 +200,18 @@ def _require_exists(path: Optional[Path], option: str, env_name: str) -> Optiona
     return path
 
 
+def _check_sources_dir(value: Optional[str], project_dir: Path, env_name: str) -> None:
+    if not value:
+        return
+    path = _resolve(project_dir, value)
+    if path is not None and not path.is_dir():
+        raise ConfigError(
+            f"{PREFIX}sources_dir in [env:{env_name}] points at {path}, which is not a folder.",
+            "Fix the path to the folder holding the unpacked TFLM / CMSIS-NN archives, "
+            "or remove the option to use the default lookup (see the README).",
+        )
+
+
 def model_spec(path: Path, project_dir: Path, opts: Mapping[str, Any], env_name: str) -> ModelSpec:
     _check_format(path)
     folder, stem = path.parent, path.stem
@@ -236,6 +251,7 @@ def load_config(
 ) -> PluginConfig:
     """Validate options and resolve the env's models. Raises ConfigError / ModelFileError."""
     opts = parse_options(raw_options, env_name)
+    _check_sources_dir(opts["sources_dir"], project_dir, env_name)
     paths = discover_model_paths(project_dir, opts["models"], env_name)
     specs = tuple(model_spec(p, project_dir, opts, env_name) for p in paths)
     seen: dict[str, Path] = {}
