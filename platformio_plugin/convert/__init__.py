@@ -88,6 +88,59 @@ def progress_line(index: int, total: int, label: str, seconds: float, extra: str
     return head + dots + tail
 
 
+# What a file's first bytes say it is: (description, suffixes that may hold it).
+_CONTENT_KINDS = {
+    "tflite": ("a TFLite flatbuffer", (".tflite",)),
+    "zip": ("a zip archive as written by torch.save / torch.jit.save / torch.export.save",
+            TORCH_SUFFIXES),
+    "pickle": ("a Python pickle (legacy torch.save)", (".pth", ".pt")),
+    "hdf5": ("an HDF5 file (a Keras .h5 model)", ()),
+    "onnx": ("an ONNX model", (".onnx",)),
+}
+_ONNX_SECOND_FIELDS = (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)  # producer, graph, ...
+
+
+def sniff_format(head: bytes) -> str:
+    """The kind of model the first bytes show (a key of _CONTENT_KINDS), "" if unknown."""
+    if len(head) >= 8 and head[4:8] == b"TFL3":
+        return "tflite"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 20 and (
+        head[2] in _ONNX_SECOND_FIELDS
+    ):
+        return "onnx"
+    return ""
+
+
+def _check_content(model: Path) -> None:
+    """Refuse a file whose content is another format than its extension says."""
+    with model.open("rb") as handle:
+        head = handle.read(16)
+    kind = sniff_format(head)
+    if not kind:
+        return  # unknown content: the format's own reader reports what is wrong
+    what, suffixes = _CONTENT_KINDS[kind]
+    if model.suffix in suffixes:
+        if kind == "tflite":
+            from ..analysis.tflite_reader import parse_tflite
+
+            parse_tflite(model.read_bytes(), str(model))  # damaged / truncated -> error
+        return
+    if suffixes:
+        hint = f"Rename it to {model.stem}{'/'.join(suffixes)} (whichever it is), or give " \
+            "the file that was meant."
+    else:
+        hint = "Keras models are not supported: export it to ONNX (tf2onnx) or to a full-int8 " \
+            ".tflite and use that file."
+    raise ModelFileError(
+        f"{model} is named {model.suffix} but its content is {what}.", hint)
+
+
 def _check_model_file(model: Path) -> None:
     if not model.is_file():
         raise ModelFileError(f"Model file {model} not found.", "Check the path.")
@@ -100,6 +153,7 @@ def _check_model_file(model: Path) -> None:
     if model.stat().st_size == 0:
         raise ModelFileError(f"{model} is empty (0 bytes).",
                              "The file was not written completely; export the model again.")
+    _check_content(model)
 
 
 class _Pipeline:

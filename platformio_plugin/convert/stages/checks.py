@@ -64,7 +64,9 @@ def check_int8_io(data: bytes, label: str) -> dict[str, Any]:
     try:
         interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 20))
     except Exception as exc:
-        raise ModelFileError(f"{label}: TFLite Micro cannot load this model: {exc}", "") from None
+        raise ModelFileError(f"{label}: TFLite Micro cannot load this model: {exc}",
+                             "Re-export the model with the TFLite converter (full int8); a "
+                             "truncated or hand-edited file is the usual cause.") from None
     info: dict[str, Any] = {}
     for role, details in (("input", interp.get_input_details(0)),
                           ("output", interp.get_output_details(0))):
@@ -134,7 +136,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     except UnsupportedOpsError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{label} cannot be parsed as a TFLite model: {exc}", "") from None
+        raise ModelFileError(f"{label} cannot be parsed as a TFLite model: {exc}",
+                             "Re-export the model; a truncated download or copy is the usual "
+                             "cause.") from None
     io = check_int8_io(data, label)
     in_shape = io["input"]["shape"]
     report: dict[str, Any] = {"ops": ops, "io": io}
