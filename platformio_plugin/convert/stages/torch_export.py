@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from ...errors import ConfigError, ModelClassError, ModelFileError, UntrustedModelError
+from ...errors import (
+    ConfigError,
+    ModelClassError,
+    ModelFileError,
+    TinyMLError,
+    UntrustedModelError,
+)
 
 OPSET = 17
 
@@ -65,6 +72,49 @@ def _load_class(spec: str) -> type:
     return cls  # type: ignore[no-any-return]
 
 
+class _PickleRefused(BaseException):
+    """Not an Exception: torch's own ``except Exception`` fallbacks must not swallow it."""
+
+
+@contextlib.contextmanager
+def _unpickling_refused(path: Path, *, trusted: bool) -> Iterator[None]:
+    """torch.export.load unpickles parts of a .pt2 the file itself marks as pickled
+    (``use_pickle`` payloads, opaque constants, legacy weights) with ``weights_only=False``:
+    code from the file would run. Untrusted, every such unpickling is refused; tensors
+    stored as raw bytes (what torch.export.save writes) load as before."""
+    if trusted:
+        yield
+        return
+    import torch
+
+    real_load = torch.load
+
+    def safe_load(*args: Any, **kwargs: Any) -> Any:
+        kwargs["weights_only"] = True  # torch's restricted unpickler: tensors only
+        try:
+            return real_load(*args, **kwargs)
+        except pickle.UnpicklingError:
+            raise _PickleRefused() from None
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise _PickleRefused()
+
+    saved = (torch.load, pickle.loads, pickle.load, torch._C._pickle_load_obj)
+    torch.load, pickle.loads, pickle.load = safe_load, refuse, refuse
+    torch._C._pickle_load_obj = refuse
+    try:
+        yield
+    except _PickleRefused:
+        raise UntrustedModelError(
+            f"{path} holds pickled objects; loading them would run arbitrary code from the "
+            "file.",
+            "Export the model again with torch.export.save (plain tensors), or, only for a file "
+            "you trust, set custom_tinyml_trust_pickle = yes (CLI: --trust-pickle).",
+        ) from None
+    finally:
+        torch.load, pickle.loads, pickle.load, torch._C._pickle_load_obj = saved
+
+
 def _state_dict_of(obj: Any) -> Any:
     import torch
 
@@ -98,7 +148,16 @@ def _instantiate(request: dict[str, Any], model_path: Path, state: Any) -> Any:
                               ) from None
     if not isinstance(model, torch.nn.Module):
         raise ModelClassError(f"{spec} is not a torch.nn.Module.", "")
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same keys, other shapes: say which
+        sizes = [ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln]
+        detail = "; ".join(sizes[:4]) + (" ..." if len(sizes) > 4 else "") if sizes else (
+            str(exc).splitlines()[0])
+        raise ModelClassError(f"{model_path} does not match {spec}: {detail}",
+                              "Use the class (and constructor arguments, "
+                              "custom_tinyml_model_kwargs) the weights were trained with.",
+                              ) from None
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if missing or unexpected:
         parts = []
@@ -138,7 +197,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             model = torch.jit.load(str(path), map_location="cpu")
             shape = _need_shape(request, path)
         elif kind == "exported":
-            program = torch.export.load(str(path))
+            with _unpickling_refused(path, trusted=bool(request.get("trust_pickle"))):
+                program = torch.export.load(str(path))
             example = [n for n in program.graph.nodes if n.op == "placeholder"
                        and n.name in program.graph_signature.user_inputs]
             found = tuple(int(d) for d in example[0].meta["val"].shape) if example else None
@@ -171,7 +231,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                         "Save torch.save(model.state_dict(), path).")
                 model = _instantiate(request, path, state)
             shape = _need_shape(request, path)
-    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+    except TinyMLError:
+        raise
+    except Exception as exc:  # whatever torch raises for a damaged file: report, don't trace
         raise ModelFileError(f"{path} cannot be read as a PyTorch model: "
                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
                              "Check that the file is complete and was written by torch.save, "
