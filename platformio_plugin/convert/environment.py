@@ -146,10 +146,19 @@ def _run(cmd: list[str], what: str, staging: Path) -> None:
     output = proc.stdout or ""
     package, line = explain_pip_failure(output)
     where = f" ({package})" if package else ""
+    wheelhouse = os.environ.get(ENV_WHEELHOUSE)
+    if wheelhouse:
+        fix = (
+            f"{ENV_WHEELHOUSE}={wheelhouse} lacks a wheel for {package or 'a package'}: fill it "
+            f"on a connected machine with `pip download -r {REQUIREMENTS.name} -d <folder>`."
+        )
+    else:
+        fix = (
+            f"Check network access to PyPI or set {ENV_WHEELHOUSE} to a folder of wheels for "
+            f"{REQUIREMENTS.name}."
+        )
     raise ConverterEnvironmentError(
-        f"Failed {what}{where}: {line}",
-        f"Command: {' '.join(cmd)}. Check network access to PyPI or set {ENV_WHEELHOUSE} "
-        f"to a folder of wheels for {REQUIREMENTS.name}.",
+        f"Failed {what}{where}: {line}", f"{fix} Command: {' '.join(cmd)}"
     )
 
 
