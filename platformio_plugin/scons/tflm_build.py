@@ -1,11 +1,16 @@
 """Build TFLite Micro (+ CMSIS-NN) for exactly a model's ops as a library of the board env.
 
 The library is compiled with the env's own compiler and CPU flags (cloned after the
-platform builder has set them): kernels and CMSIS-NN at ``-O2``, the rest at ``-Os``, C++ as
-``gnu++17`` without RTTI and exceptions. Objects live in a variant directory keyed by the
-kernel choice and the op set, so a second build of the same env recompiles nothing; two
-trees' files of the same name (``common.cc``, ``kernel_util.cc``) keep distinct objects
-because each object path mirrors its tree-relative source path.
+platform builder has set them): kernels and CMSIS-NN at ``-O2`` (option
+``custom_tinyml_kernel_optimization``), the rest at ``-Os``, C++ as ``gnu++17`` without RTTI
+and exceptions, against TFLM's own include directories only. Objects live in a variant
+directory keyed by the kernel choice and the op set, so a second build of the same env
+recompiles nothing; two trees' files of the same name (``common.cc``, ``kernel_util.cc``) keep
+distinct objects because each object path mirrors its tree-relative source path.
+
+Across projects, finished archives are shared through ``<core_dir>/tinyml/tflm-lib/<key>/``
+(see ``build_cache.py``): a project whose compiler, flags, defines, kernels, op set and source
+files give the same key links the cached archive and compiles nothing of TFLM.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from ..errors import SourcesError
+from ..tflm import build_cache
 from ..tflm import selection as sel
 from ..tflm import sources as src
 from ..tflm.cpu import KernelChoice, choose_kernels
@@ -107,20 +113,109 @@ def resolve_trees(
     )
 
 
+def _outside(path: str, roots: Iterable[str]) -> bool:
+    real = os.path.realpath(path)
+    return not any(real == r or real.startswith(r + os.sep) for r in roots)
+
+
+def _isolate_includes(lib_env: Any) -> None:
+    """Drop the project's own include directories (src/, include/, lib/, the build folder):
+    TFLM never includes them, and they would make the build differ per project. Include
+    directories of the toolchain or framework packages stay."""
+    roots = [
+        os.path.realpath(lib_env.subst(v))
+        for v in ("$PROJECT_DIR", "$BUILD_DIR")
+        if v[1:] in lib_env and lib_env.subst(v)
+    ]
+    kept = []
+    for entry in lib_env.get("CPPPATH", []):
+        path = lib_env.subst(str(entry)) if isinstance(entry, str) else str(entry)
+        if path and _outside(path, roots):
+            kept.append(entry)
+    lib_env.Replace(CPPPATH=kept)
+
+
+KEY_VARIABLES = (
+    "CCFLAGS", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "_CPPDEFFLAGS", "_CPPINCFLAGS",
+    "CCCOM", "CXXCOM", "ARCOM", "RANLIBCOM",
+)  # fmt: skip
+
+
+def build_inputs(
+    lib_env: Any,
+    selection: sel.Selection,
+    ops: Iterable[str],
+    *,
+    kernel_opt: str,
+    overlay: Path,
+    overlay_files: dict[str, str],
+) -> build_cache.BuildInputs:
+    """Everything that reaches the compile commands of ``lib_env``, for the cache key."""
+    marker = str(overlay)
+
+    def expand(text: str) -> str:
+        return str(lib_env.subst(text)).replace(marker, "<flatbuffers-overlay>")
+
+    compilers = []
+    for tool in ("CC", "CXX", "AR"):
+        name = expand(f"${tool}")
+        path = lib_env.WhereIs(name) or name
+        compilers.append((os.path.realpath(path), build_cache.compiler_version(path)))
+    headers_dirs = [p for p in selection.include_dirs if p != overlay]
+    return build_cache.BuildInputs(
+        compilers=tuple(compilers),
+        flags=tuple((v, expand(f"${v}")) for v in KEY_VARIABLES),
+        kernels=selection.kernels,
+        kernel_opt=kernel_opt,
+        core_opt=CORE_OPT,
+        ops=tuple(sorted(set(ops))),
+        sources=tuple((s.obj, str(s.path), _opt(s, kernel_opt)) for s in selection.sources),
+        files=tuple(build_cache.file_stats([s.path for s in selection.sources], headers_dirs)),
+        generated=build_cache.text_digests(overlay_files),
+    )
+
+
+def _opt(source: sel.Source, kernel_opt: str) -> str:
+    return CORE_OPT if source.group == "runtime" else kernel_opt
+
+
+def _publish_action(
+    cache_root: Path, key: str, manifest: dict[str, Any], log: Callable[[str], None]
+) -> Callable[..., int]:
+    def publish(target: Any, source: Any, env: Any) -> int:  # noqa: ARG001 (SCons signature)
+        try:
+            build_cache.publish(cache_root, key, Path(target[0].get_abspath()), manifest)
+        except OSError as exc:  # a read-only or full cache must not fail the build
+            print(f"Warning! TinyML: could not store TFLite Micro in {cache_root}: {exc}")
+            return 0
+        log(f"TFLite Micro: stored build {key[:12]} in the shared cache")
+        return 0
+
+    return publish
+
+
+def _silent(*_args: Any, **_kwargs: Any) -> None:
+    """SCons prints a Python action as its call; the action logs its own line."""
+
+
 def add_tflm_library(
     env: Any,
     *,
     ops: Iterable[str],
     kernels: str = "auto",
+    kernel_opt: str = KERNEL_OPT,
     sources_root: Optional[Path] = None,
     log: Callable[[str], None] = print,
     extra_envs: Iterable[Any] = (),
     option_dir: Optional[str] = None,
     accept_other_version: bool = False,
 ) -> KernelChoice:
-    """Build TFLM for ``ops`` into ``$BUILD_DIR/tinyml-tflm-<key>/`` and link it into ``env``.
+    """Build TFLM for ``ops`` into ``$BUILD_DIR/tinyml-tflm-<key>/`` and link it into ``env``,
+    or link the archive a previous project built with the same inputs (the shared cache in
+    ``$PROJECT_CORE_DIR/tinyml/tflm-lib/``).
 
-    ``kernels`` is ``auto|cmsis-nn|reference`` (auto: from the board's ``build.cpu``).
+    ``kernels`` is ``auto|cmsis-nn|reference`` (auto: from the board's ``build.cpu``);
+    ``kernel_opt`` the optimization flag of kernel and CMSIS-NN sources (the rest: ``-Os``).
     ``env`` and every env of ``extra_envs`` get TFLM's include paths, defines and
     ``-std=gnu++17`` so that sources including TFLM headers compile against the same build.
     """
@@ -132,24 +227,55 @@ def add_tflm_library(
         accept_other_version=accept_other_version, log=log,
     )  # fmt: skip
     build_dir = Path(env.subst("$BUILD_DIR")) / f"{LIBRARY_NAME}-{variant_key(choice, ops, trees)}"
+    overlay_files = src.patched_flatbuffers_headers(trees)
     overlay = src.write_flatbuffers_overlay(trees, build_dir / "include")
     selection = sel.select(trees, ops, choice.kernels, overlay_include=overlay)
 
     lib_env = env.Clone()
+    _isolate_includes(lib_env)
     apply_tflm_flags(lib_env, selection)
     lib_env.Replace(CCFLAGS=_strip(lib_env.get("CCFLAGS", []), "-O"))
     lib_env.Replace(CFLAGS=_strip(lib_env.get("CFLAGS", []), "-std=") + [f"-std={sel.C_STD}"])
     lib_env.AppendUnique(CXXFLAGS=list(sel.TFLM_CXXFLAGS))
-    objects = []
-    for source in selection.sources:
-        opt = CORE_OPT if source.group == "runtime" else KERNEL_OPT
-        target = str(build_dir / source.obj)
-        objects += lib_env.Object(target=target, source=str(source.path), CCFLAGS=[
-            *lib_env["CCFLAGS"], opt])  # fmt: skip
-    library = lib_env.StaticLibrary(target=str(build_dir / LIBRARY_NAME), source=objects)
+
+    core_dir = env.subst("$PROJECT_CORE_DIR") if "PROJECT_CORE_DIR" in env else ""
+    cache_root = Path(core_dir) / "tinyml" / "tflm-lib" if core_dir else None
+    key = ""
+    cached: Optional[Path] = None
+    if cache_root is not None:
+        inputs = build_inputs(
+            lib_env, selection, ops, kernel_opt=kernel_opt, overlay=overlay,
+            overlay_files=overlay_files,
+        )  # fmt: skip
+        key = build_cache.cache_key(inputs)
+        build_cache.write_inputs(build_dir / "cache-key.json", key, inputs)
+        cached = build_cache.lookup(cache_root, key)
 
     for target_env in (env, *extra_envs):
         apply_tflm_flags(target_env, selection)
+    if cached is not None:
+        env.Append(LIBS=[env.File(str(cached))])
+        log(f"TFLite Micro: reusing cached build {key[:12]}")
+        return choice
+
+    objects = []
+    for source in selection.sources:
+        target = str(build_dir / source.obj)
+        objects += lib_env.Object(target=target, source=str(source.path), CCFLAGS=[
+            *lib_env["CCFLAGS"], _opt(source, kernel_opt)])  # fmt: skip
+    library = lib_env.StaticLibrary(target=str(build_dir / LIBRARY_NAME), source=objects)
+    if cache_root is not None:
+        manifest = {
+            "board": board, "cpu": cpu, "kernels": choice.kernels, "kernel_opt": kernel_opt,
+            "ops": sorted(set(ops)), "sources": selection.count(), "tflm": src.TFLM_COMMIT,
+        }  # fmt: skip
+        # SCons' own AddPostAction: PlatformIO's wrapper defers actions on files that do not
+        # exist yet to the global env, where a cloned env's action would never run.
+        from SCons.Action import Action
+        from SCons.Environment import Base
+
+        publish = Action(_publish_action(cache_root, key, manifest, log), strfunction=_silent)
+        Base.AddPostAction(lib_env, library, publish)
     env.Append(LIBS=library)
     log(
         f"TFLite Micro {src.TFLM_COMMIT[:8]}: {selection.count()} sources "

@@ -1,0 +1,138 @@
+"""Built TFLM archives shared across projects: ``<core_dir>/tinyml/tflm-lib/<key>/``.
+
+SCons remembers what it built per project (``.sconsign``), so a new project recompiles
+TFLM (~140 objects) even when an identical archive already exists next door. This cache
+holds finished ``libtinyml-tflm.a`` archives under a key that covers everything that
+reaches the compile commands: the compilers (path and ``--version``), every flag, define and
+include directory, the kernel choice, the op set and every source and header file (path,
+size, modification time). An entry counts only once its ``.complete`` marker exists; the
+archive is published first (temporary file + rename), the marker last, so a reader never
+sees half an archive. Standard library only: the SCons side (``scons/tflm_build.py``)
+collects the inputs and wires the build.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+ARCHIVE = "libtinyml-tflm.a"
+MARKER = ".complete"
+KEY_DIGITS = 24  # directory name; 96 bits
+HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc", ".inl")
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """What decides the archive's bytes. Paths inside the project are already normalized."""
+
+    compilers: tuple[tuple[str, str], ...]  # (resolved path, `--version` output)
+    flags: tuple[tuple[str, str], ...]  # (construction variable, expanded value)
+    kernels: str
+    kernel_opt: str
+    core_opt: str
+    ops: tuple[str, ...]  # sorted
+    sources: tuple[tuple[str, str, str], ...]  # (object name, source path, -O flag)
+    files: tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of sources and headers
+    generated: tuple[tuple[str, str], ...]  # (name, sha256) of generated headers (overlay)
+
+
+def cache_key(inputs: BuildInputs) -> str:
+    text = json.dumps(asdict(inputs), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def compiler_version(path: str) -> str:
+    """First lines of ``<path> --version`` (or why it could not run)."""
+    try:
+        proc = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unavailable: {exc}"
+    return (proc.stdout or proc.stderr).strip()
+
+
+def file_stats(sources: Iterable[Path], include_dirs: Iterable[Path]) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of each source and of every header below the include dirs."""
+    paths: set[str] = {str(p) for p in sources}
+    for root in include_dirs:
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            paths.update(os.path.join(folder, n) for n in names if n.endswith(HEADER_SUFFIXES))
+    stats = []
+    for path in sorted(paths):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        stats.append((path, st.st_size, st.st_mtime_ns))
+    return stats
+
+
+def text_digests(files: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        for name, text in sorted(files.items())
+    )
+
+
+def write_inputs(path: Path, key: str, inputs: BuildInputs) -> None:
+    """The key's inputs as JSON next to the build (to compare two projects on a cache miss);
+    written only when changed."""
+    text = json.dumps({"key": key, **asdict(inputs)}, indent=1) + "\n"
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, lambda fp: fp.write(text.encode("utf-8")))
+
+
+def entry_dir(cache_root: Path, key: str) -> Path:
+    return cache_root / key[:KEY_DIGITS]
+
+
+def lookup(cache_root: Path, key: str) -> Optional[Path]:
+    """The cached archive for ``key`` when its entry is complete, else None."""
+    entry = entry_dir(cache_root, key)
+    archive = entry / ARCHIVE
+    try:
+        recorded = json.loads((entry / MARKER).read_text(encoding="utf-8")).get("key")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return archive if recorded == key and archive.is_file() else None
+
+
+def _write_atomic(dest: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write(fp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def publish(cache_root: Path, key: str, archive: Path, manifest: dict[str, Any]) -> Path:
+    """Copy ``archive`` into the entry for ``key`` (archive first, marker last)."""
+    entry = entry_dir(cache_root, key)
+    entry.mkdir(parents=True, exist_ok=True)
+
+    def copy(fp: Any) -> None:
+        with open(archive, "rb") as src:
+            shutil.copyfileobj(src, fp)
+
+    _write_atomic(entry / ARCHIVE, copy)
+    record = json.dumps({"key": key, **manifest}, indent=1, sort_keys=True) + "\n"
+    _write_atomic(entry / MARKER, lambda fp: fp.write(record.encode("utf-8")))
+    return entry / ARCHIVE

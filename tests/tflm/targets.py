@@ -1,0 +1,81 @@
+"""Small PlatformIO projects for the TFLM-on-target tests: models + a test main, built and
+run on the emulated Cortex-M boards through `pio test` / `pio run`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+from helpers.pio import PLATFORMS_DIR, REPO_ROOT
+
+from platformio_plugin.tflm.sources import PINS
+
+TFLM_OBJECT = re.compile(r"^Compiling \S*tinyml-tflm", re.MULTILINE)
+REUSED = re.compile(r"TinyML: TFLite Micro: reusing cached build ([0-9a-f]{12})")
+RUNNER = (
+    f"import sys\nsys.path.insert(0, {str(PLATFORMS_DIR / 'testing')!r})\n"
+    "from line_protocol_runner import CustomTestRunner  # noqa: F401\n"
+)
+
+
+def sources_present() -> bool:
+    tflm = next(p for p in PINS if p.project == "tflite-micro")
+    roots = [os.environ.get("PIO_TINYML_SOURCES"), str(Path.home() / ".pio-tinyml/sources")]
+    return any(root and (Path(root) / tflm.folder).is_dir() for root in roots)
+
+
+SKIP_REASON = (
+    "TFLM/CMSIS-NN sources absent: put them in ~/.pio-tinyml/sources "
+    "or PIO_TINYML_SOURCES (layout in CONTRIBUTING.md)"
+)
+
+
+def env_section(name: str, board: str, **options: str) -> str:
+    lines = [
+        f"[env:{name}]",
+        f"platform = symlink://{PLATFORMS_DIR}/emulated-cortex-m",
+        f"board = {board}",
+        f"lib_deps = symlink://{REPO_ROOT}",
+        "test_framework = custom",
+    ]
+    lines += [f"{key} = {value}" for key, value in options.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_project(
+    root: Path, models: dict[str, Path], envs: list[str], test_main: Optional[str] = None
+) -> Path:
+    """models: {file name in models/: source}; envs: [env_section(...)]."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "src").mkdir(exist_ok=True)
+    for name, source in models.items():
+        if source.is_dir():
+            shutil.copytree(source, root / "models" / name, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, root / "models" / name)
+    if not (root / "src/main.cpp").exists():
+        (root / "src/main.cpp").write_text("int main() { return 0; }\n")
+    if test_main is not None:
+        (root / "test/test_golden").mkdir(parents=True, exist_ok=True)
+        (root / "test/test_golden/test_main.cpp").write_text(test_main)
+        (root / "test/test_custom_runner.py").write_text(RUNNER)
+    (root / "platformio.ini").write_text("\n".join(envs))
+    return root
+
+
+def tflm_objects_compiled(output: str) -> int:
+    """`Compiling .../tinyml-tflm-*/...` lines of a non-verbose build."""
+    return len(TFLM_OBJECT.findall(output))
+
+
+def firmware_size(elf: Path) -> dict[str, int]:
+    """.text/.data/.bss of `arm-none-eabi-size` (Berkeley format)."""
+    out = subprocess.run(
+        ["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    text, data, bss = (int(v) for v in out[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}

@@ -1,0 +1,64 @@
+"""The shared TFLM build cache: a second project with the same board, model, kernels and
+toolchain links the first project's archive and compiles no TFLM object."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from helpers.pio import run_pio
+from targets import (
+    REUSED,
+    SKIP_REASON,
+    env_section,
+    sources_present,
+    tflm_objects_compiled,
+    write_project,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.tflm, pytest.mark.usefixtures("pio_ready")]
+
+MAIN = r"""
+#include <stdio.h>
+#include "tinyml/hello.h"
+#include "tinyml/model.h"
+
+tinyml::Model<tinyml::hello> model;
+
+int main() {
+  static const float x = 1.0f;
+  if (!model.begin() || !model.set_input(&x) || !model.invoke()) {
+    printf("FAILED %s\n", model.error());
+    return 1;
+  }
+  printf("sin(1) ~ %.2f\n", model.output_float(0));
+  return 0;
+}
+"""
+
+
+def test_second_project_reuses_the_cached_tflm_build(tmp_path: Path, shared_models: Path) -> None:
+    if not sources_present():
+        pytest.skip(SKIP_REASON)
+    model = {"hello.tflite": shared_models / "tflm_hello_world/hello_world_int8.tflite"}
+    options = {"custom_tinyml_kernels": "reference"}
+    outputs = []
+    for name in ("first", "second"):
+        project = write_project(
+            tmp_path / name, model, [env_section("m4", "mps2-an386", **options)]
+        )
+        (project / "src/main.cpp").write_text(MAIN)
+        result = run_pio(["run", "-e", "m4", "-t", "exec"], project, timeout=1800)
+        assert result.returncode == 0, result.stdout[-6000:]
+        assert re.search(r"sin\(1\) ~ 0\.8\d", result.stdout), result.stdout[-3000:]
+        outputs.append(result.stdout)
+    first, second = outputs
+    assert tflm_objects_compiled(first) > 0 or REUSED.search(first), first[-6000:]
+    assert tflm_objects_compiled(second) == 0, second[-6000:]
+    match = REUSED.search(second)
+    assert match, second[-6000:]
+    print(
+        f"first project: {tflm_objects_compiled(first)} TFLM objects compiled; "
+        f"second: 0, reused {match.group(1)}"
+    )
