@@ -119,6 +119,7 @@ def link_runtime(
         env,
         ops=prepared.ops,
         kernels=str(config.options["kernels"]),
+        kernel_opt=str(config.options["kernel_optimization"]),
         log=say,
         extra_envs=[e for e in envs if e is not env],
         option_dir=config.options["sources_dir"],

@@ -3,6 +3,7 @@ toolchain links the first project's archive and compiles no TFLM object."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -62,3 +63,25 @@ def test_second_project_reuses_the_cached_tflm_build(tmp_path: Path, shared_mode
         f"first project: {tflm_objects_compiled(first)} TFLM objects compiled; "
         f"second: 0, reused {match.group(1)}"
     )
+
+
+def test_kernel_optimization_reaches_kernel_sources_only(
+    tmp_path: Path, shared_models: Path
+) -> None:
+    """custom_tinyml_kernel_optimization: kernels and CMSIS-NN at -O3, the runtime at -Os
+    (read from the cache key's inputs, written before anything compiles)."""
+    if not sources_present():
+        pytest.skip(SKIP_REASON)
+    model = {"hello.tflite": shared_models / "tflm_hello_world/hello_world_int8.tflite"}
+    options = {"custom_tinyml_kernels": "cmsis-nn", "custom_tinyml_kernel_optimization": "-O3"}
+    project = write_project(tmp_path, model, [env_section("m4", "mps2-an386", **options)])
+    result = run_pio(["run", "-e", "m4", "-t", "tinyml-info"], project)
+    assert result.returncode == 0, result.stdout[-4000:]
+    (record,) = (project / ".pio/build/m4").glob("tinyml-tflm-*/cache-key.json")
+    inputs = json.loads(record.read_text())
+    assert inputs["kernel_opt"] == "-O3"
+    opts = {obj: opt for obj, _path, opt in inputs["sources"]}
+    assert set(opts.values()) == {"-Os", "-O3"}
+    assert opts["tflm/tensorflow/lite/micro/micro_interpreter"] == "-Os"
+    assert {opt for obj, opt in opts.items() if obj.endswith("/fully_connected")} == {"-O3"}
+    assert {opt for obj, opt in opts.items() if obj.startswith("cmsis-nn/")} == {"-O3"}
