@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                              "scale its time by the file count (default 1: every file)")
     parser.add_argument("--firmware-envs", default="",
                         help="firmware: comma-separated envs (default: all)")
+    parser.add_argument("--plugin-ref", default="HEAD",
+                        help="git ref of the plugin to measure (default HEAD: the committed "
+                             "plugin, unpacked in the output folder)")
     parser.add_argument("--out", type=Path, default=common.BENCH / "out")
     args = parser.parse_args(argv)
     chosen = [n for n in ORDER if not args.only or n in args.only.split(",")]
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.quick else args.runs
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    plugin, commit = common.plugin_snapshot(out / "plugin", args.plugin_ref)
     ctx = common.Context(out=out, core=common.private_core(out / "core"), quick=args.quick,
                          runs=runs, build_runs=1 if args.quick else args.build_runs,
                          tree_sample=max(1, args.tree_sample),
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.date.today().isoformat(),
         "command": "bench/run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "quick": args.quick,
+        "plugin_commit": commit,
         "machine": common.machine(),
         "benchmarks": {},
     }

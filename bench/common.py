@@ -9,6 +9,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,31 @@ class Context:
 
 def say(line: str) -> None:
     print(f"bench: {line}", flush=True)
+
+
+PLUGIN_PARTS = ("library.json", "extra_scripts", "platformio_plugin", "src")
+_plugin_root: list[Path] = []
+
+
+def plugin_snapshot(dest: Path, ref: str = "HEAD") -> tuple[Path, str]:
+    """The library part of the repository (the plugin) as committed at ``ref``, unpacked in
+    ``dest``: what the benchmark measures does not change when the working tree does."""
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", ref], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit,
+                              *PLUGIN_PARTS], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    _plugin_root[:] = [dest]
+    sys.path.insert(0, str(dest))  # the benchmark's own imports of platformio_plugin too
+    return dest, commit
+
+
+def plugin_root() -> Path:
+    """Where the plugin the benchmarks use lives (the snapshot, else the working tree)."""
+    return _plugin_root[0] if _plugin_root else REPO
 
 
 def private_core(dest: Path) -> Path:
@@ -135,7 +161,8 @@ def ab_medians(a: Callable[[], float], b: Callable[[], float], runs: int,
 def absolutize(ini_text: str) -> str:
     """An example's platformio.ini made to work from a copy elsewhere."""
     text = ini_text.replace("symlink://../../platforms/", f"symlink://{REPO / 'platforms'}/")
-    return re.sub(r"symlink://\.\./\.\.(?=\s|$)", f"symlink://{REPO}", text, flags=re.M)
+    return re.sub(r"symlink://\.\./\.\.(?=\s|$)", f"symlink://{plugin_root()}", text,
+                  flags=re.M)
 
 
 def copy_example(example: Path, dest: Path) -> Path:

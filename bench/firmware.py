@@ -71,7 +71,7 @@ def mnist_tflite(ctx: Context) -> Path:
         str(models / "digits_cnn.pth"), "--out", str(out), "--input-shape", "1,1,8,8",
         "--model-class", f"{models / 'digits_cnn.py'}:{MNIST_CLASS}",
         "--calibration", str(models / "calibration.npy"), "--core-dir", str(ctx.core),
-    ], common.REPO, common.pio_environ(ctx.core)), "converting the mnist example")
+    ], common.plugin_root(), common.pio_environ(ctx.core)), "converting the mnist example")
     found = sorted(out.rglob("*.tflite"))
     if not found:
         raise SystemExit(f"bench: no .tflite in {out}")
@@ -95,8 +95,8 @@ def ini_text(envs: list[FirmwareEnv]) -> str:
         "; Written by bench/firmware.py: one env per (CPU, kernel set, resolver).",
         "[env]",
         f"platform = symlink://{repo}/platforms/emulated-cortex-m",
-        f"lib_deps = symlink://{repo}",
-        f"custom_bench_repo = {repo}",
+        f"lib_deps = symlink://{common.plugin_root()}",
+        f"custom_bench_repo = {common.plugin_root()}",
         "board_emulator.timeout = 600",
         "",
     ]

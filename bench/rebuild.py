@@ -54,8 +54,9 @@ def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
     shutil.copytree(plugin / "src", dest / "src")
     shutil.copytree(build / "tinyml", dest / "src", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.json", "*.stamp", "test*"))
+    runtime = common.plugin_root() / "src" / "tinyml"
     for name in ("model.h", "golden.h", "debug_log.cc"):
-        shutil.copyfile(common.REPO / "src" / "tinyml" / name, dest / "src" / "tinyml" / name)
+        shutil.copyfile(runtime / name, dest / "src" / "tinyml" / name)
     prebuilt = dest / "prebuilt"
     prebuilt.mkdir()
     shutil.copyfile(archive(build, core), prebuilt / "libtinyml-tflm.a")

@@ -3,11 +3,16 @@ op, through the plugin's own library builder, for a firmware that registers ever
 
 The env sets ``custom_tinyml_runtime = none`` so the plugin generates the model headers only;
 this script adds the library for all ops and the plugin's C++ runtime sources.
+``custom_bench_repo`` is the folder of the plugin the benchmark uses.
 """
 
 import sys
 
 Import("env")  # noqa: F821  (SCons builtin)
+try:
+    Import("projenv")  # noqa: F821  the project's sources' env
+except Exception:  # noqa: BLE001
+    projenv = None
 
 REPO = env.GetProjectOption("custom_bench_repo")  # noqa: F821
 if REPO not in sys.path:
@@ -17,5 +22,8 @@ from platformio_plugin.scons import tflm_build  # noqa: E402
 from platformio_plugin.tflm import op_table  # noqa: E402
 
 ops = [op.name for op in op_table.BUILTIN_OPS.values()]
-tflm_build.add_tflm_library(env, ops=ops, kernels="cmsis-nn")  # noqa: F821
-env.BuildSources("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")  # noqa: F821
+tflm_build.add_tflm_library(  # noqa: F821
+    env, ops=ops, kernels="cmsis-nn", extra_envs=[e for e in (projenv,) if e is not None]  # noqa: F821
+)
+runtime = env.BuildLibrary("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")  # noqa: F821
+env.Prepend(LIBS=[runtime])  # noqa: F821
