@@ -1,0 +1,207 @@
+"""Interrupted builds and concurrent builds through real `pio run` on the host platform.
+
+A build killed with SIGKILL (the whole process group: pio, SCons, converter workers) during
+conversion or during generation, then built again, gives the same bytes as an uninterrupted
+build; a partial conversion is never taken as done. Concurrent builds sharing the conversion
+cache convert each model once, and a lock holder that dies never blocks the others.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from platformio_plugin import cache
+
+from .support import cache_entries, env_section, kill_group, make_project, run, start, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
+
+MODELS = {
+    "A": "tflm_hello_world/hello_world_int8.tflite",
+    "B": "tflm_micro_speech/micro_speech_quantized.tflite",
+}
+CONVERTING = "net.tflite changed -> converting"
+
+
+def _project(root: Path, shared: Path, model: str, envs: tuple[str, ...] = ("a",)) -> Path:
+    (root / "models").mkdir(parents=True)
+    shutil.copyfile(shared / MODELS[model], root / "models/net.tflite")
+    return make_project(root, [env_section(e) for e in envs])
+
+
+def _use(project: Path, shared: Path, model: str) -> None:
+    shutil.copyfile(shared / MODELS[model], project / "models/net.tflite")
+
+
+def outputs(project: Path, env: str) -> dict[str, bytes]:
+    """Generated files of `env` (not manifest.json, which names absolute cache paths) and the
+    cache entry of its model: what a correct build produces, byte for byte."""
+    gen = project / ".pio/build" / env / "tinyml"
+    out = {
+        "gen/" + p.relative_to(gen).as_posix(): p.read_bytes()
+        for p in sorted(gen.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+    manifest = json.loads((gen / "manifest.json").read_text())
+    entry = project / ".pio/build/tinyml-cache" / manifest["models"][0]["fingerprint"]
+    for name in ("model.tflite", "golden.json", cache.STAMP_NAME):
+        out[f"cache/{entry.name}/{name}"] = (entry / name).read_bytes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> dict[str, dict]:
+    """Uninterrupted builds of model A and model B."""
+    refs = {}
+    for model in MODELS:
+        project = _project(tmp_path_factory.mktemp(f"ref{model}"), shared_models, model)
+        proc = run(project, "a")
+        assert proc.returncode == 0, proc.stdout
+        refs[model] = outputs(project, "a")
+    return refs
+
+
+def assert_no_partial_entry_taken_as_done(project: Path) -> None:
+    """Every cache entry whose stamp says done is complete and matches its name."""
+    for entry in cache_entries(project):
+        if entry.name.startswith("."):
+            continue  # a staging folder of a killed run: never read
+        stamp = cache.read_stamp(entry)
+        if stamp is None:
+            continue
+        assert stamp == entry.name
+        result = json.loads((entry / "result.json").read_text())
+        assert (entry / "model.tflite").stat().st_size > 0 and "arena_bytes_host" in result
+
+
+def assert_generated_consistent(project: Path, env: str, reference: dict[str, dict]) -> None:
+    """A generated folder whose stamp names a model's build holds exactly that build's files."""
+    stamp = (project / ".pio/build" / env / "tinyml" / cache.STAMP_NAME)
+    if not stamp.is_file():
+        return
+    for ref in reference.values():
+        if ref["gen/" + cache.STAMP_NAME] == stamp.read_bytes():
+            got = outputs(project, env)
+            assert {k: v for k, v in got.items() if k.startswith("gen/")} == {
+                k: v for k, v in ref.items() if k.startswith("gen/")
+            }
+
+
+def test_kill_during_conversion_then_build_again(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+) -> None:
+    project = _project(tmp_path / "p", shared_models, "B")
+    for delay in (random.uniform(0.05, 1.0), random.uniform(1.0, 4.0)):
+        log = tmp_path / "killed.log"
+        proc = start(project, "a", log=log)
+        assert wait_for(log, CONVERTING, proc), log.read_text()
+        time.sleep(delay)
+        finished = proc.poll() is not None
+        kill_group(proc)
+        assert_no_partial_entry_taken_as_done(project)
+        if not finished:
+            assert not (project / ".pio/build/a/tinyml" / cache.STAMP_NAME).exists(), delay
+    again = run(project, "a")
+    assert again.returncode == 0, again.stdout
+    assert outputs(project, "a") == reference["B"]
+
+
+def test_kill_during_generation_then_build_again(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+) -> None:
+    """Both models converted; each round switches the model (generation only, from the cache)
+    and kills the build at another moment around the hook's work, then checks the invariant,
+    builds again and compares, and switches back."""
+    project = _project(tmp_path / "p", shared_models, "A")
+    for model in ("B", "A"):
+        _use(project, shared_models, model)
+        assert run(project, "a").returncode == 0
+    current = "A"
+    for delay in (0.0, 0.05, 0.15, 0.3, 0.6):
+        current = "B" if current == "A" else "A"
+        _use(project, shared_models, current)
+        log = tmp_path / "killed.log"
+        proc = start(project, "a", log=log)
+        assert wait_for(log, "LDF Modes", proc), log.read_text()
+        time.sleep(delay + random.uniform(0, 0.05))
+        kill_group(proc)
+        assert_no_partial_entry_taken_as_done(project)
+        again = run(project, "a")
+        assert again.returncode == 0, again.stdout
+        assert CONVERTING not in again.stdout
+        assert outputs(project, "a") == reference[current]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.prepare_env rewrites the generated files while the previous stamp is still "
+    "valid: remove the stamp before the first write (fix in pipeline.py)",
+)
+def test_generation_killed_midway_is_never_taken_as_done(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+) -> None:
+    """Model A built (stamp A). A build of model B killed right after writing its first
+    generated file leaves B's file beside A's stamp; going back to model A must not take that
+    folder as up to date."""
+    project = _project(tmp_path / "p", shared_models, "A")
+    assert run(project, "a").returncode == 0
+    header = project / ".pio/build/a/tinyml/tinyml/net.h"
+    header.write_bytes(reference["B"]["gen/tinyml/net.h"])  # what the killed build wrote
+    assert_generated_consistent(project, "a", reference)
+
+
+def test_two_envs_in_one_run_convert_once(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+) -> None:
+    project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
+    proc = run(project, "a", "b")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count(CONVERTING) == 1, proc.stdout
+    assert outputs(project, "a") == reference["B"]
+    assert outputs(project, "b") == reference["B"]
+
+
+@pytest.mark.parametrize("envs", [("a", "b"), ("a", "a")], ids=["other envs", "same env"])
+def test_two_builds_at_once_convert_once(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict], envs: tuple[str, str]
+) -> None:
+    project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs = [start(project, env, log=log) for env, log in zip(envs, logs)]
+    codes = [proc.wait(timeout=600) for proc in procs]
+    texts = [log.read_text() for log in logs]
+    assert sum(t.count(CONVERTING) for t in texts) == 1, texts
+    assert not any("Error:" in t or "Traceback" in t for t in texts), texts
+    if envs[0] != envs[1]:
+        assert codes == [0, 0], texts
+    else:
+        # The plugin's part is safe; two SCons processes compiling the same env race on the
+        # same objects and archive (PlatformIO has no build-folder lock): one may fail there.
+        assert 0 in codes, texts
+        assert run(project, envs[0]).returncode == 0
+    for env in set(envs):
+        assert outputs(project, env) == reference["B"]
+    assert len(cache_entries(project)) == 1
+
+
+def test_killed_lock_holder_never_blocks_the_waiter(
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+) -> None:
+    project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
+    holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
+    holder = start(project, "a", log=holder_log)
+    assert wait_for(holder_log, CONVERTING, holder), holder_log.read_text()
+    waiter = start(project, "b", log=waiter_log)
+    assert wait_for(waiter_log, "LDF Modes", waiter), waiter_log.read_text()
+    time.sleep(1.0)  # the waiter now blocks on the entry's lock
+    assert holder.poll() is None, "the holder finished before it could be killed"
+    kill_group(holder)
+    assert waiter.wait(timeout=300) == 0, waiter_log.read_text()
+    assert CONVERTING in waiter_log.read_text()  # the dead holder published nothing
+    assert outputs(project, "b") == reference["B"]
