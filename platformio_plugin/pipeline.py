@@ -23,6 +23,8 @@ from .config import ModelSpec, PluginConfig
 Log = Callable[[str], None]
 MANIFEST = "manifest.json"
 REQUIREMENTS = Path(__file__).parent / "convert" / "requirements.txt"
+# Bumped when what a conversion stores changes, so older cache entries are redone.
+CACHE_FORMAT = 2
 CONVERT_OPTIONS = ("min_calibration_samples", "max_accuracy_drop", "trust_pickle", "golden_vectors")
 
 
@@ -64,6 +66,7 @@ def conversion_key(spec: ModelSpec, opts: Mapping[str, Any]) -> str:
         "class_name": spec.model_class.rpartition(":")[2] if spec.model_class else None,
         "kwargs": dict(spec.model_kwargs),
         "input_shape": spec.input_shape,
+        "cache_format": CACHE_FORMAT,
         **{name: opts[name] for name in CONVERT_OPTIONS},
     }
     return cache.fingerprint(files, settings)
@@ -193,7 +196,12 @@ def _facts(
     summary = json.loads((entry / "result.json").read_text(encoding="utf-8"))
     model: TFLiteModel = parse_tflite(data, display_path(spec.path, config.project_dir))
     layers.check_supported(model, spec.name)
-    size = arena.target_arena(int(summary["arena_bytes_host"]), config.options["arena_size"])
+    size = arena.target_arena(
+        int(summary["arena_bytes_host"]),
+        summary.get("report", {}).get("arena_breakdown"),
+        arena.pointer_bits(config.board.cpu or config.board.board_id),
+        config.options["arena_size"],
+    )
     facts = model_files.ModelFacts(
         name=spec.name,
         source=display_path(spec.path, config.project_dir),

@@ -161,6 +161,7 @@ class _Pipeline:
         self.python, self.work, self.log, self.total = python, work, log, total
         self.index = 0
         self.stages: dict[str, dict[str, float]] = {}
+        self.arena_breakdown: dict[str, Any] = {}
 
     def step(self, key: str, label: str, request: dict[str, Any]) -> dict[str, Any]:
         self.index += 1
@@ -206,6 +207,11 @@ class _Pipeline:
                 hi = mid
             else:
                 lo = mid
+        breakdown = run_worker(self.python, {"step": "arena_breakdown", "tag": "arena_breakdown",
+                                             "tflite": str(tflite), "arena_size": hi},
+                               self.work, self.log, step="arena breakdown")
+        self.arena_breakdown = {k: v for k, v in breakdown.items()
+                                if k not in ("seconds", "peak_rss_mb")}
         seconds = time.monotonic() - started
         self.stages["arena"] = {"seconds": round(seconds, 2), "probes": probes}
         self.log(progress_line(self.index, self.total, "arena size (TFLM host interpreter)",
@@ -334,6 +340,7 @@ def _convert(
         "tflite_bytes": tflite.stat().st_size,
         "tflite_sha256": _sha256(tflite),
         "arena_bytes_host": arena,
+        "arena_breakdown": pipe.arena_breakdown,
         "input_layout": input_layout,
         "source_layout": source_layout,
     })

@@ -28,6 +28,7 @@ STEPS = {
     "checks": "checks",
     "inspect_tflite": "checks",
     "arena_probe": "arena",
+    "arena_breakdown": "arena_breakdown",
 }
 
 
