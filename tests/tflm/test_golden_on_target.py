@@ -1,73 +1,171 @@
-"""Golden vectors on the emulated Cortex-M4: the firmware's int8 outputs must equal,
-byte for byte, what TFLM's Python interpreter computed on the host, with CMSIS-NN
-and with reference kernels. Needs the TFLM/CMSIS-NN sources (local sources dir)."""
+"""Golden vectors on the emulated Cortex-M boards: the firmware's int8 outputs must equal,
+byte for byte, what TFLM's Python interpreter computed on the host, with CMSIS-NN and with
+reference kernels, and every model's arena must hold what the interpreter used.
+
+One project, one env per (board, kernels); an env builds all of its models into one
+firmware, so each env is one TFLM build (the op set is the union of its models' ops).
+The conversions are shared by the envs (the project's conversion cache), the TFLM builds
+by later runs (the shared TFLM build cache). Needs the TFLM/CMSIS-NN sources.
+
+Golden inputs: for an int8 `.tflite` the converter takes seeded random int8 vectors (it
+does not read calibration data for a model that is already int8); for the LeNet `.pth`
+they are quantized calibration samples (digits scaled to 32x32).
+"""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from helpers.pio import PLATFORMS_DIR, REPO_ROOT, run_pio
-
-from platformio_plugin.tflm.sources import PINS
+from helpers.pio import REPO_ROOT, run_pio
+from targets import SKIP_REASON, env_section, firmware_size, sources_present, write_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.tflm, pytest.mark.usefixtures("pio_ready")]
 
+# generated model name -> file under the shared models folder
+TFLITE_MODELS = {
+    "hello_world_int8": "tflm_hello_world/hello_world_int8.tflite",
+    "kws_ref_model_int8": "mlperf_kws_dscnn/kws_ref_model_int8.tflite",
+    "person_detect": "tflm_person_detection/person_detect.tflite",
+    "micro_speech_quantized": "tflm_micro_speech/micro_speech_quantized.tflite",
+}
+LENET = "lenet"
+ALL = [*TFLITE_MODELS, LENET]
+SMALL = ["hello_world_int8", "kws_ref_model_int8"]
+
+# env -> (board, kernels option, models)
+ENVS: dict[str, tuple[str, str, list[str]]] = {
+    "m4_cmsis": ("mps2-an386", "cmsis-nn", ALL),
+    "m4_reference": ("mps2-an386", "reference", ALL),
+    "m0plus": ("mps2-m0plus", "auto", ["hello_world_int8"]),
+    "microbit": ("microbit", "auto", ["hello_world_int8"]),  # 16 KB RAM: only hello_world fits
+    "m3": ("mps2-an385", "auto", SMALL),
+    "m33": ("mps2-an505", "auto", SMALL),
+    "m7": ("mps2-an500", "auto", SMALL),
+}
+
 TEST_MAIN = r"""
+// Every model of the env (the generated headers present in this build) against its
+// golden vectors; one PASS/FAIL line per model, then its arena use.
 #include <stdio.h>
-#include "tinyml/net.h"
-#include "tinyml/net_golden.h"
 #include "tinyml/golden.h"
 #include "tinyml/model.h"
 
-tinyml::Model<tinyml::net> model;
+#define TINYML_GOLDEN(NAME)                                                        \
+  {                                                                              \
+    static tinyml::Model<tinyml::NAME> model;                                    \
+    failed += tinyml::run_golden<tinyml::NAME, tinyml::NAME##_golden>(model);    \
+    printf("ARENA %s used %u of %u\n", #NAME, (unsigned)model.arena_used_bytes(), \
+           (unsigned)tinyml::NAME::kArenaSize);                                  \
+  }
+
+#if __has_include("tinyml/hello_world_int8.h")
+#include "tinyml/hello_world_int8.h"
+#include "tinyml/hello_world_int8_golden.h"
+#endif
+#if __has_include("tinyml/kws_ref_model_int8.h")
+#include "tinyml/kws_ref_model_int8.h"
+#include "tinyml/kws_ref_model_int8_golden.h"
+#endif
+#if __has_include("tinyml/person_detect.h")
+#include "tinyml/person_detect.h"
+#include "tinyml/person_detect_golden.h"
+#endif
+#if __has_include("tinyml/micro_speech_quantized.h")
+#include "tinyml/micro_speech_quantized.h"
+#include "tinyml/micro_speech_quantized_golden.h"
+#endif
+#if __has_include("tinyml/lenet.h")
+#include "tinyml/lenet.h"
+#include "tinyml/lenet_golden.h"
+#endif
 
 int main() {
-  const int failed = tinyml::run_golden<tinyml::net, tinyml::net_golden>(model);
-  printf("ARENA used %u of %u\n", (unsigned)model.arena_used_bytes(),
-         (unsigned)tinyml::net::kArenaSize);
+  int failed = 0;
+#if __has_include("tinyml/hello_world_int8.h")
+  TINYML_GOLDEN(hello_world_int8)
+#endif
+#if __has_include("tinyml/kws_ref_model_int8.h")
+  TINYML_GOLDEN(kws_ref_model_int8)
+#endif
+#if __has_include("tinyml/person_detect.h")
+  TINYML_GOLDEN(person_detect)
+#endif
+#if __has_include("tinyml/micro_speech_quantized.h")
+  TINYML_GOLDEN(micro_speech_quantized)
+#endif
+#if __has_include("tinyml/lenet.h")
+  TINYML_GOLDEN(lenet)
+#endif
   return failed;
 }
 """
 
-
-def _sources_present() -> bool:
-    tflm = next(p for p in PINS if p.project == "tflite-micro")
-    roots = [os.environ.get("PIO_TINYML_SOURCES"), str(Path.home() / ".pio-tinyml/sources")]
-    return any(root and (Path(root) / tflm.folder).is_dir() for root in roots)
+ARENA = re.compile(r"ARENA (\w+) used (\d+) of (\d+)")
+TFLM_OBJECT = re.compile(r"-o \"?\S*tinyml-tflm-[0-9a-f]+/[^\s\"]+\.o\"? -c")
 
 
-@pytest.mark.parametrize("kernels", ["cmsis-nn", "reference"])
-def test_hello_world_golden_vectors_bit_exact(
-    tmp_path: Path, shared_models: Path, kernels: str
-) -> None:
-    if not _sources_present():
-        pytest.skip(
-            "TFLM/CMSIS-NN sources absent: put them in ~/.pio-tinyml/sources "
-            "or PIO_TINYML_SOURCES (layout in CONTRIBUTING.md)"
-        )
-    (tmp_path / "models").mkdir()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "test/test_golden").mkdir(parents=True)
-    shutil.copyfile(
-        shared_models / "tflm_hello_world/hello_world_int8.tflite", tmp_path / "models/net.tflite"
+def _lenet_calibration(dest: Path) -> None:
+    """Digits scaled to 32x32 (tests/data/convert/make_data.py, run by the converter's python)."""
+    from platformio_plugin.convert.environment import ensure_converter_python
+
+    python = ensure_converter_python(REPO_ROOT / ".pio-core", print)
+    work = dest.parent / "lenet-data"
+    work.mkdir(exist_ok=True)
+    make_data = REPO_ROOT / "tests/data/convert/make_data.py"
+    subprocess.run([str(python), str(make_data), str(work), "mnist32"], check=True)
+    shutil.copyfile(work / "lenet_calib.npy", dest)
+
+
+@pytest.fixture(scope="module")
+def golden_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
+    if not sources_present():
+        pytest.skip(SKIP_REASON)
+    root = tmp_path_factory.mktemp("golden")
+    models = {f"{name}.tflite": shared_models / rel for name, rel in TFLITE_MODELS.items()}
+    models["lenet.pth"] = shared_models / "pth_lenet5_mnist/mnist_cnn.pt"
+    models["lenet.py"] = REPO_ROOT / "tests/data/convert/lenet.py"
+    envs = []
+    for env, (board, kernels, names) in ENVS.items():
+        files = [f"models/{n}.pth" if n == LENET else f"models/{n}.tflite" for n in names]
+        options = {
+            "custom_tinyml_kernels": kernels,
+            "custom_tinyml_models": ", ".join(files),
+            "board_emulator.timeout": "300",
+        }
+        if LENET in names:
+            options["custom_tinyml_input_shape"] = "1, 1, 32, 32"
+        envs.append(env_section(env, board, **options))
+    project = write_project(root, models, envs, TEST_MAIN)
+    _lenet_calibration(project / "models/lenet.calibration.npy")
+    return project
+
+
+@pytest.mark.parametrize("env", list(ENVS))
+def test_golden_vectors_bit_exact(golden_project: Path, env: str) -> None:
+    board, kernels, names = ENVS[env]
+    started = time.monotonic()
+    result = run_pio(["test", "-e", env, "-v"], golden_project, timeout=3600)
+    seconds = time.monotonic() - started
+    out = result.stdout
+    assert result.returncode == 0, out[-8000:]
+    for name in names:
+        assert f"PASS {name}" in out, out[-4000:]
+    arenas = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in ARENA.finditer(out)}
+    assert set(arenas) == set(names), out[-4000:]
+    size = firmware_size(golden_project / ".pio/build" / env / "firmware.elf")
+    choice = re.search(r"TinyML: TFLite Micro.*kernels: (\w[\w-]*)", out)
+    reused = "reusing cached build" in out
+    print(
+        f"\n{env} ({board}, kernels {choice.group(1) if choice else kernels}): "
+        f"{len(TFLM_OBJECT.findall(out))} TFLM objects compiled"
+        f"{' (cached build reused)' if reused else ''}, {seconds:.0f} s, "
+        f"firmware .text {size['text']} .data {size['data']} .bss {size['bss']}"
     )
-    (tmp_path / "src/main.cpp").write_text("int main() { return 0; }\n")
-    (tmp_path / "test/test_golden/test_main.cpp").write_text(TEST_MAIN)
-    (tmp_path / "test/test_custom_runner.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(PLATFORMS_DIR / 'testing')!r})\n"
-        "from line_protocol_runner import CustomTestRunner  # noqa: F401\n"
-    )
-    (tmp_path / "platformio.ini").write_text(
-        f"[env:an386]\nplatform = symlink://{PLATFORMS_DIR}/emulated-cortex-m\n"
-        f"board = mps2-an386\nlib_deps = symlink://{REPO_ROOT}\ntest_framework = custom\n"
-        f"custom_tinyml_kernels = {kernels}\n"
-    )
-    result = run_pio(["test", "-e", "an386", "-v"], tmp_path, timeout=1800)
-    assert result.returncode == 0, result.stdout[-6000:]
-    assert "PASS net" in result.stdout, result.stdout[-4000:]
-    match = re.search(r"ARENA used (\d+) of (\d+)", result.stdout)
-    assert match and int(match.group(1)) <= int(match.group(2))
+    for name, (used, arena) in arenas.items():
+        print(f"  {name}: arena used {used} of kArenaSize {arena}")
+        assert used <= arena, f"{name} used {used} bytes of a {arena}-byte arena"
