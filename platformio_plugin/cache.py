@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -76,12 +77,34 @@ def unwritable(path: Path, exc: OSError) -> BuildFolderError:
     )
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_dead_temps(path: Path) -> None:
+    """Delete the temp files of `path` left by writers that were killed before their rename
+    (named `.<name>.<pid>-<random>`); those of live writers stay."""
+    prefix = f".{path.name}."
+    for sibling in path.parent.glob(f".{glob.escape(path.name)}.*-*"):
+        pid = sibling.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                sibling.unlink()
+
+
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write via a temp file in the same folder and rename: never half-written."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        remove_dead_temps(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", dir=path.parent)
     except OSError as exc:
         raise unwritable(path, exc) from None
     try:
@@ -104,6 +127,7 @@ def write_if_changed(path: Path, content: str | bytes) -> bool:
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         if path.read_bytes() == data:
+            remove_dead_temps(path)
             return False
     except OSError:
         pass
