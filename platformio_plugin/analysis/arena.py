@@ -14,10 +14,15 @@ both builds), per record:
     NodeAndRegistration             64 -> 32 bytes
     quantization params (per 4)     64 -> 40 bytes
 
-Everything else (kernel op data, scratch handles, allocator bookkeeping, the
-transient peak while kernels prepare) is kept at its 64-bit size, an upper
-bound on 32 bits: so the written size stays safe, with a slack of a few
-percent on real models. ``custom_tinyml_arena_size`` overrides it.
+The rest of the tail that TFLM does not label (allocator and memory-planner
+bookkeeping) measured 57-75 % of its 64-bit size on the Cortex-M4
+(kws_ref_model 852 -> 488 B, person_detect 1,352 -> 1,008 B): the rule keeps
+75 %, the largest share seen. Kernel op data and scratch handles ("Persistent
+buffer data") and the transient peak while kernels prepare are kept at their
+64-bit size, an upper bound on 32 bits (CMSIS-NN's op data is smaller than the
+reference kernels'). Measured result on the emulated Cortex-M4 with CMSIS-NN:
+kws 23,136 B written for 22,820 B used (+1.4 %), person_detect 82,784 B for
+82,324 B (+0.6 %). ``custom_tinyml_arena_size`` overrides it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ def pointer_bits(cpu: str) -> int:
     return 64 if cpu.lower() in HOST_CPUS else 32
 
 
+UNLABELLED_KEPT = 0.75
+
+
 def savings_on_32_bit(breakdown: Optional[Mapping[str, Any]]) -> int:
     kinds = (breakdown or {}).get("kinds", {})
     saved = 0.0
@@ -51,6 +59,10 @@ def savings_on_32_bit(breakdown: Optional[Mapping[str, Any]]) -> int:
         record = kinds.get(kind)
         if isinstance(record, Mapping):
             saved += int(record.get("used", 0)) * fraction
+    labelled = sum(int(r.get("used", 0)) for r in kinds.values() if isinstance(r, Mapping))
+    unlabelled = int((breakdown or {}).get("tail", 0)) - labelled
+    if kinds and unlabelled > 0:
+        saved += unlabelled * (1 - UNLABELLED_KEPT)
     return int(saved)
 
 
