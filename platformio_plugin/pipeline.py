@@ -95,6 +95,23 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str], kernels: str)
     return cache.fingerprint(files, settings)
 
 
+def quality_summary(report: Mapping[str, Any]) -> Optional[str]:
+    """One line on what int8 cost against float, from the converter's checks."""
+    if report.get("top1_agreement") is None:
+        return None
+    text = (
+        f"int8 vs float on {report.get('compare_samples', '?')} held-out samples: "
+        f"top-1 agreement {float(report['top1_agreement']):.1f} %, "
+        f"max |err| {float(report.get('max_abs_err', 0.0)):.3g}"
+    )
+    if report.get("accuracy_float") is not None:
+        text += (
+            f", accuracy float {float(report['accuracy_float']):.1f} % / "
+            f"int8 {float(report['accuracy_int8']):.1f} %"
+        )
+    return text
+
+
 def display_path(path: Path, project_dir: Path) -> str:
     try:
         return str(path.relative_to(project_dir))
@@ -343,6 +360,9 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
             f"{p.name}: {len(p.ops)} ops, {p.macs / 1e6:.2f} M MACs, "
             f"flash {p.flash:,} B, arena {p.arena:,} B"
         )
+        quality = quality_summary(p.report)
+        if quality:
+            log(f"{p.name}: {quality}")
     if written:
         log(f"generated {len(written)} file(s) in {display_path(out_dir, config.project_dir)}")
     return PreparedEnv(tuple(prepared), ops, kernels, out_dir, False)

@@ -9,7 +9,7 @@ from pathlib import Path
 from .analysis import budget, layers
 from .analysis.tflite_reader import parse_tflite
 from .config import PluginConfig
-from .pipeline import PreparedEnv, PreparedModel
+from .pipeline import PreparedEnv, PreparedModel, quality_summary
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -46,12 +46,9 @@ def render_info(config: PluginConfig, prepared: PreparedEnv) -> list[str]:
             f"  flash        {model.flash:,} B",
             f"  arena        {model.arena:,} B (host measurement {model.arena_host:,} B)",
         ]
-        report = model.report
-        if report.get("top1_agreement") is not None:
-            lines.append(
-                f"  int8 vs float top-1 agreement {float(report['top1_agreement']) * 100:.1f} %, "
-                f"max |err| {float(report.get('max_abs_error', 0)):.4g}"
-            )
+        quality = quality_summary(model.report)
+        if quality:
+            lines.append(f"  quality      {quality}")
         lines += layer_table(model)
     costs = [budget.ModelCost(m.name, m.flash, m.arena) for m in prepared.models]
     if costs:

@@ -99,3 +99,22 @@ def test_bar_matches_platformio_style() -> None:
         bar("RAM:", 22812, 131072)
         == "RAM:   [==        ]  17.4% (used 22,812 bytes from 131,072 bytes)"
     )
+
+
+def test_quality_line_from_converter_report() -> None:
+    from platformio_plugin.pipeline import quality_summary
+
+    assert quality_summary({}) is None
+    line = quality_summary(
+        {
+            "compare_samples": 397,
+            "top1_agreement": 100.0,
+            "max_abs_err": 3.03,
+            "accuracy_float": 92.191,
+            "accuracy_int8": 92.191,
+        }
+    )
+    assert line == (
+        "int8 vs float on 397 held-out samples: top-1 agreement 100.0 %, max |err| 3.03, "
+        "accuracy float 92.2 % / int8 92.2 %"
+    )
