@@ -264,6 +264,10 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
             c, r = _insn(result, f"{cpu}-cmsis-nn", model), _insn(result, f"{cpu}-reference", model)
             if c and r:
                 row[f"{cpu}_cmsis_vs_reference_insn"] = round(c / r, 4)
+        for cpu in ("m0plus", "m7", "m33"):
+            c, m4 = _insn(result, f"{cpu}-cmsis-nn", model), _insn(result, "m4-cmsis-nn", model)
+            if c and m4:
+                row[f"{cpu}_vs_m4_cmsis_insn"] = round(c / m4, 3)
         gen = result["envs"].get("m4-cmsis-nn", {}).get("models", {}).get(model, {})
         allops = result["envs"].get("m4-cmsis-nn-all-ops", {}).get("models", {}).get(model, {})
         if "sizes" in gen and "sizes" in allops:
