@@ -1,15 +1,17 @@
 """What `pio run -t tinyml-info` prints: per model, the layer table and the
-budget against the board."""
+budget against the board; and the HTML report it writes per model."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+from . import cache
 from .analysis import budget, layers
 from .analysis.tflite_reader import parse_tflite
 from .config import PluginConfig
 from .pipeline import PreparedEnv, PreparedModel, quality_summary
+from .report_html import render_model_html
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -62,3 +64,31 @@ def render_info(config: PluginConfig, prepared: PreparedEnv) -> list[str]:
         )
         lines += [""] + budget.render_budget(total)
     return lines
+
+
+def report_path(config: PluginConfig, model_name: str) -> Path:
+    """`.pio/build/<env>/tinyml/<model>.html`"""
+    return config.generated_dir / f"{model_name}.html"
+
+
+def write_reports(config: PluginConfig, prepared: PreparedEnv) -> list[Path]:
+    """One HTML page per model (rewritten only when its content changed); pages of
+    models the env no longer has are removed."""
+    paths = []
+    for model in prepared.models:
+        page = render_model_html(
+            model,
+            parse_tflite(Path(model.tflite).read_bytes(), model.source),
+            env_name=config.env_name,
+            board=config.board,
+            kernels=prepared.kernels,
+            runtime_flash=int(config.options["runtime_flash"]),
+            runtime_ram=int(config.options["runtime_ram"]),
+        )
+        path = report_path(config, model.name)
+        cache.write_if_changed(path, page)
+        paths.append(path)
+    for stale in sorted(config.generated_dir.glob("*.html")):
+        if stale not in paths:
+            stale.unlink()
+    return paths

@@ -1,0 +1,396 @@
+"""The HTML page `pio run -t tinyml-info` writes per model: layers, arena use
+across the layers, flash and RAM against the board, float vs int8.
+
+Pure: data in, text out. One self-contained file (inline CSS and SVG, no
+script, no external asset) that is byte-identical for identical input.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Any, Mapping, Optional, Sequence
+
+from . import __version__
+from .analysis import layers as layer_view
+from .analysis.tflite_reader import TFLiteModel
+from .config import BoardSpec
+from .pipeline import PreparedModel
+from .tflm import op_table, selection
+
+TEMPLATE = Path(__file__).parent / "templates" / "model_report.html.tmpl"
+
+# Bytes per element of each tensor type (int4 packs two elements per byte).
+DTYPE_BYTES: Mapping[str, float] = {
+    "bool": 1, "int8": 1, "uint8": 1, "int4": 0.5,
+    "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
+    "int32": 4, "uint32": 4, "float32": 4,
+    "int64": 8, "uint64": 8, "float64": 8, "complex64": 8, "complex128": 16,
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    tensor: int
+    first: int  # index of the first operator that needs the tensor
+    last: int  # index of the last operator that needs it
+    size: int  # bytes
+
+
+def tensor_bytes(model: TFLiteModel, index: int) -> int:
+    tensor = model.tensor(index)
+    return math.ceil(tensor.elements * DTYPE_BYTES.get(tensor.dtype, 0))
+
+
+def lifetimes(model: TFLiteModel) -> list[Lifetime]:
+    """Activation tensors (no constant data) from first producer to last consumer.
+
+    A model input is alive from the first operator, a model output until the last.
+    """
+    count = len(model.operators)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for op in model.operators:
+        for index in (*op.inputs, *op.outputs):
+            if index < 0 or model.tensor(index).has_data:
+                continue
+            first.setdefault(index, op.index)
+            last[index] = op.index
+    for index in model.inputs:
+        if index in first:
+            first[index] = 0
+    for index in model.outputs:
+        if index in last:
+            last[index] = count - 1
+    return [Lifetime(i, first[i], last[i], tensor_bytes(model, i)) for i in sorted(first)]
+
+
+def arena_use(model: TFLiteModel) -> list[int]:
+    """Per operator, the bytes of every activation tensor alive while it runs."""
+    use = [0] * len(model.operators)
+    for life in lifetimes(model):
+        for i in range(life.first, life.last + 1):
+            use[i] += life.size
+    return use
+
+
+def has_cmsis_nn_kernel(op: str) -> bool:
+    """True when kernels/cmsis_nn/ holds a file replacing the op's reference kernel."""
+    entry = op_table.BUILTIN_OPS.get(op)
+    return entry is not None and entry.sources[0].rsplit("/", 1)[1] in selection.CMSIS_NN_GROUPS
+
+
+def kernel_of(op: str, kernels: str) -> str:
+    if kernels == "cmsis-nn" and has_cmsis_nn_kernel(op):
+        return "CMSIS-NN"
+    return "reference"
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "\u00d7".join(str(d) for d in shape) or "scalar"
+
+
+def _bytes(value: int) -> str:
+    return f"{value:,} B"
+
+
+def _kib(value: float) -> str:
+    return f"{value / 1024:,.1f} KB" if value >= 1024 else f"{int(value):,} B"
+
+
+def _card(label: str, value: str, sub: str = "") -> str:
+    sub_html = f'<div class="sub">{_e(sub)}</div>' if sub else ""
+    return (
+        f'<div class="card"><div class="label">{_e(label)}</div>'
+        f'<div class="value">{_e(value)}</div>{sub_html}</div>'
+    )
+
+
+def _budget_row(label: str, parts: Sequence[tuple[str, int]], total: int, setting: str) -> str:
+    used = sum(size for _, size in parts)
+    what = " + ".join(f"{name} {size:,}" for name, size in parts)
+    if not total:
+        return (
+            f'<div class="name">{_e(label)}</div>'
+            f'<div class="text">used <b>{used:,} bytes</b> ({_e(what)}); '
+            f"the board declares no <code>{_e(setting)}</code>, nothing to compare with</div>"
+        )
+    ratio = used / total
+    segments = "".join(
+        f'<div class="seg {"model" if i == 0 else "runtime"}" '
+        f'style="width:{min(size / total, 1.0) * 100:.3f}%" title="{_e(name)}: {size:,} B"></div>'
+        for i, (name, size) in enumerate(parts)
+    )
+    over = " over" if used > total else ""
+    return (
+        f'<div class="name">{_e(label)}</div>'
+        f'<div class="track{over}" data-used="{used}" data-total="{total}">{segments}</div>'
+        f'<div class="text"><b>{ratio * 100:.1f} %</b> (used {used:,} bytes from {total:,} bytes: '
+        f"{_e(what)}; board <code>{_e(setting)}</code>)</div>"
+    )
+
+
+def _budget(model: PreparedModel, board: BoardSpec, runtime_flash: int, runtime_ram: int) -> str:
+    flash = _budget_row(
+        "Flash",
+        [("model", model.flash), ("runtime", runtime_flash)],
+        board.max_flash,
+        "upload.maximum_size",
+    )
+    ram = _budget_row(
+        "RAM",
+        [("arena", model.arena), ("runtime", runtime_ram)],
+        board.max_ram,
+        "upload.maximum_ram_size",
+    )
+    legend = (
+        '<div class="legend"><span><i style="background:var(--model)"></i>'
+        "this model (flash: model data, RAM: kArenaSize)</span>"
+        '<span><i style="background:var(--runtime)"></i>TFLM runtime estimate '
+        "(<code>custom_tinyml_runtime_flash</code> / <code>custom_tinyml_runtime_ram</code>)"
+        "</span></div>"
+    )
+    return f'<div class="budget">{flash}{ram}</div>{legend}'
+
+
+def _nice_step(top: float) -> int:
+    """A round tick spacing giving 4-6 ticks up to `top`."""
+    raw = max(top / 5, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return max(int(factor * power), 1)
+    return int(10 * power)
+
+
+def arena_svg(
+    use: Sequence[int], ops: Sequence[str], arena_size: int, plan: Optional[int] = None
+) -> str:
+    """Bars of bytes alive per layer, kArenaSize (and TFLM's tensor plan) as lines."""
+    width, height = 1040, 340
+    left, right, top, bottom = 78, 16, 30, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(use, default=0)
+    y_max = max(arena_size, peak, plan or 0, 1) * 1.08
+    unit = 1024 if y_max >= 4096 else 1  # ticks on whole KB (or bytes for tiny models)
+    step = _nice_step(y_max / unit) * unit
+
+    def y(value: float) -> float:
+        return top + plot_h - value / y_max * plot_h
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="Arena use across the layers" class="arena" '
+        f'data-peak="{peak}" data-arena="{arena_size}" font-family="system-ui, sans-serif" '
+        f'font-size="12">'
+    ]
+    for tick in range(0, int(y_max) + 1, step):
+        ty = y(tick)
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
+            f'stroke="#e6e9ef"/><text x="{left - 8}" y="{ty + 4:.1f}" text-anchor="end" '
+            f'fill="#5d6676">{tick // unit:,} {"KB" if unit > 1 else "B"}</text>'
+        )
+    count = max(len(use), 1)
+    slot = plot_w / count
+    bar_w = max(slot * 0.72, 1.0)
+    label_every = math.ceil(count / 32)
+    peak_at = use.index(peak) if use else -1
+    for i, (value, op) in enumerate(zip(use, ops)):
+        x = left + i * slot + (slot - bar_w) / 2
+        colour = "#e0762b" if i == peak_at else "#2f6fdf"
+        out.append(
+            f'<rect class="layer" data-layer="{i}" data-bytes="{value}" x="{x:.2f}" '
+            f'y="{y(value):.2f}" width="{bar_w:.2f}" height="{top + plot_h - y(value):.2f}" '
+            f'fill="{colour}"><title>#{i} {_e(op)}: {value:,} B of activations alive</title></rect>'
+        )
+        if i % label_every == 0 or i == count - 1:
+            out.append(
+                f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 16}" '
+                f'text-anchor="middle" fill="#5d6676">{i}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="#9aa3b2"/>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+        f'fill="#5d6676">layer (operator index)</text>'
+    )
+    if peak_at >= 0:
+        px = left + peak_at * slot + slot / 2
+        anchor = "start" if peak_at < count / 2 else "end"
+        dx = -bar_w / 2 if anchor == "start" else bar_w / 2
+        out.append(
+            f'<text class="peak" x="{px + dx:.1f}" y="{y(peak) - 7:.1f}" text-anchor="{anchor}" '
+            f'fill="#b4541a" font-weight="600">peak {peak:,} B at #{peak_at} '
+            f"{_e(ops[peak_at])}</text>"
+        )
+    lines = [(arena_size, f"kArenaSize {arena_size:,} B", "#c62828", "")]
+    if plan:
+        lines.append((plan, f"TFLM tensor plan {plan:,} B", "#6b7280", ' stroke-dasharray="6 4"'))
+    for value, text, colour, dash in lines:
+        ly = y(value)
+        out.append(
+            f'<line class="limit" data-bytes="{value}" x1="{left}" x2="{width - right}" '
+            f'y1="{ly:.1f}" y2="{ly:.1f}" stroke="{colour}" stroke-width="2"{dash}/>'
+            f'<text x="{width - right - 4}" y="{ly - 6:.1f}" text-anchor="end" fill="{colour}" '
+            f'font-weight="600">{_e(text)}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _quality(report: Mapping[str, Any], source: str) -> str:
+    if report.get("compare_samples") is None:
+        reason = (
+            f"{source} was taken as is (an int8 .tflite): there is no float model to compare with."
+            if str(report.get("format", "")) == ".tflite" or source.endswith(".tflite")
+            else "the conversion recorded no float vs int8 comparison."
+        )
+        return f'<p class="na quality-na">Not available: {_e(reason)}</p>'
+
+    def pct(key: str) -> Optional[str]:
+        value = report.get(key)
+        return None if value is None else f"{float(value):.1f} %"
+
+    def num(key: str) -> Optional[str]:
+        value = report.get(key)
+        return None if value is None else f"{float(value):.4g}"
+
+    labelled = report.get("accuracy_float") is not None
+    rows: list[tuple[str, Optional[str]]] = [
+        ("held-out samples compared", f"{int(report['compare_samples']):,}"),
+        ("top-1 agreement (int8 picks the class float picks)", pct("top1_agreement")),
+        ("max |float - int8| of an output", num("max_abs_err")),
+        ("mean |float - int8|", num("mean_abs_err")),
+        ("accuracy float", pct("accuracy_float") if labelled else None),
+        ("accuracy int8", pct("accuracy_int8") if labelled else None),
+        ("calibration samples", f"{int(report['calibration_samples']):,}"
+         if report.get("calibration_samples") is not None else None),
+    ]  # fmt: skip
+    body = "".join(
+        f'<tr><td>{_e(label)}</td><td class="num r">{_e(value)}</td></tr>'
+        if value is not None
+        else f'<tr><td>{_e(label)}</td><td class="na r">not available</td></tr>'
+        for label, value in rows
+    )
+    note = (
+        ""
+        if labelled
+        else '<p class="note">Accuracy needs labels: give <code>models/&lt;model&gt;'
+        ".validation.npz</code> (arrays x and y).</p>"
+    )
+    return f'<table class="quality"><tbody>{body}</tbody></table>{note}'
+
+
+def _layer_table(rows: Sequence[layer_view.Layer], use: Sequence[int], kernels: str) -> str:
+    body = []
+    for row, alive in zip(rows, use):
+        kernel = kernel_of(row.op, kernels)
+        css = "cmsis" if kernel == "CMSIS-NN" else "ref"
+        inputs = ", ".join(_shape(s) for s in row.inputs) or "-"
+        body.append(
+            f'<tr class="layer"><td class="num r">{row.index}</td>'
+            f"<td><code>{_e(row.op)}</code></td>"
+            f'<td class="shape">{_e(inputs)}</td><td class="shape">{_e(_shape(row.output))}</td>'
+            f'<td class="num r" data-macs="{row.macs}">{row.macs:,}</td>'
+            f'<td class="num r">{alive:,}</td>'
+            f'<td><span class="kernel {css}">{kernel}</span></td></tr>'
+        )
+    total = sum(r.macs for r in rows)
+    return (
+        '<table class="layers"><thead><tr><th class="r">#</th><th>op</th><th>input</th>'
+        '<th>output</th><th class="r">MACs</th><th class="r">activations alive (B)</th>'
+        "<th>kernel</th></tr></thead><tbody>"
+        + "".join(body)
+        + f"</tbody><tfoot><tr><td></td><td>{len(rows)} layers</td><td></td><td></td>"
+        f'<td class="num r" data-total-macs="{total}">{total:,}</td>'
+        f'<td class="num r">peak {max(use, default=0):,}</td><td></td></tr></tfoot></table>'
+    )
+
+
+# ---------------------------------------------------------------- the page
+
+
+def render_model_html(
+    model: PreparedModel,
+    parsed: TFLiteModel,
+    *,
+    env_name: str,
+    board: BoardSpec,
+    kernels: str,
+    runtime_flash: int,
+    runtime_ram: int,
+) -> str:
+    """The report page of one model of an env."""
+    rows = layer_view.layers(parsed)
+    use = arena_use(parsed)
+    ops = [r.op for r in rows]
+    kernel_name = "CMSIS-NN" if kernels == "cmsis-nn" else "reference"
+    on_cmsis = sum(1 for op in ops if kernel_of(op, kernels) == "CMSIS-NN")
+    breakdown = model.report.get("arena_breakdown")
+    plan = (
+        int(breakdown["head"]) if isinstance(breakdown, Mapping) and "head" in breakdown else None
+    )
+    peak = max(use, default=0)
+    board_text = board.board_id or "no board"
+    if board.cpu:
+        board_text += f" ({board.cpu})"
+    cards = [
+        _card("layers", f"{len(rows)}", f"{len(set(ops))} kinds of op"),
+        _card("MACs per inference", f"{model.macs / 1e6:,.2f} M", f"{model.macs:,}"),
+        _card("flash (model data)", _kib(model.flash), _bytes(model.flash)),
+        _card("kArenaSize", _kib(model.arena), f"host measurement {model.arena_host:,} B"),
+        _card("activation peak", _kib(peak), _bytes(peak)),
+        _card("kernels", kernel_name, f"{on_cmsis} of {len(rows)} layers on CMSIS-NN"),
+    ]
+    arena_note = (
+        "Each bar is the sum of the activation tensors (inputs, outputs and intermediates, "
+        "not the weights, which stay in flash) alive while that layer runs: from the layer "
+        "that writes a tensor to the last one that reads it. kArenaSize also holds TFLM's "
+        "own records and the kernels' scratch buffers."
+    )
+    if plan:
+        arena_note += " The dashed line: the tensor plan TFLM's memory planner made on the host."
+    layers_note = (
+        f"Input shapes are the layer's activations (weights left out). Kernel: {kernel_name} "
+        f"for this env; "
+        + (
+            "ops without a CMSIS-NN kernel run TFLM's reference kernel."
+            if kernels == "cmsis-nn"
+            else "CMSIS-NN is used on Arm Cortex-M boards (custom_tinyml_kernels)."
+        )
+    )
+    values = {
+        "generator": f"pio-tinyml {__version__}",
+        "title": _e(f"{model.name} - pio-tinyml"),
+        "name": _e(model.name),
+        "lead": (
+            f"from <code>{_e(model.source)}</code> \u00b7 env <code>{_e(env_name)}</code> "
+            f"\u00b7 board {_e(board_text)} \u00b7 kernels {_e(kernel_name)}"
+        ),
+        "cards": "\n".join(cards),
+        "budget": _budget(model, board, runtime_flash, runtime_ram),
+        "arena_note": _e(arena_note),
+        "arena_svg": arena_svg(use, ops, model.arena, plan),
+        "quality": _quality(model.report, model.source),
+        "layers_note": _e(layers_note),
+        "layer_table": _layer_table(rows, use, kernels),
+        "footer": _e(
+            f"pio-tinyml {__version__} \u00b7 model fingerprint {model.fingerprint[:16]} "
+            f"\u00b7 written by pio run -t tinyml-info"
+        ),
+    }
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
