@@ -82,12 +82,21 @@ def build_model_data(env: Any, generated_dir: Path) -> None:
 
 
 def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
-    from ..report import render_info  # only when asked for
+    from ..report import render_info, write_reports  # only when asked for
 
     def info_action(*_args: Any, **_kwargs: Any) -> None:
-        if prepared is not None:
-            for line in render_info(config, prepared):
-                print(line)
+        if prepared is None:
+            return
+        for line in render_info(config, prepared):
+            print(line)
+        print()
+        try:
+            paths = write_reports(config, prepared)
+        except TinyMLError as error:
+            fail(env, error)
+            return
+        for path in paths:
+            say(f"HTML report {pipeline.display_path(path, config.project_dir)}")
 
     def clean_action(*_args: Any, **_kwargs: Any) -> None:
         for path in pipeline.clean_env(config):
@@ -98,7 +107,7 @@ def register_targets(env: Any, config: PluginConfig, prepared: pipeline.Prepared
         None,
         info_action,
         title="TinyML info",
-        description="Ops, MACs, flash and arena of each model against the board",
+        description="Layers, MACs, arena use, flash and RAM of each model (+ an HTML report)",
     )
     env.AddCustomTarget(
         CLEAN_TARGET,
