@@ -211,10 +211,11 @@ def arena_svg(
     peak_at = use.index(peak) if use else -1
     for i, (value, op) in enumerate(zip(use, ops)):
         x = left + i * slot + (slot - bar_w) / 2
+        bar_top = min(y(value), top + plot_h - 1.5) if value else y(value)  # a sliver stays visible
         colour = "#e0762b" if i == peak_at else "#2f6fdf"
         out.append(
             f'<rect class="layer" data-layer="{i}" data-bytes="{value}" x="{x:.2f}" '
-            f'y="{y(value):.2f}" width="{bar_w:.2f}" height="{top + plot_h - y(value):.2f}" '
+            f'y="{bar_top:.2f}" width="{bar_w:.2f}" height="{top + plot_h - bar_top:.2f}" '
             f'fill="{colour}"><title>#{i} {_e(op)}: {value:,} B of activations alive</title></rect>'
         )
         if i % label_every == 0 or i == count - 1:
