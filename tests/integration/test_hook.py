@@ -160,6 +160,9 @@ def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path)
     assert "CONV_2D x5" in result.stdout and "DEPTHWISE_CONV_2D x4" in result.stdout
     assert "MACs         2,656,768" in result.stdout
     assert re.search(r"RAM:\s+\[", result.stdout)
+    html = tmp_path / ".pio/build/host/tinyml/kws_ref_model_int8.html"
+    assert "TinyML: HTML report .pio/build/host/tinyml/kws_ref_model_int8.html" in result.stdout
+    assert "<svg" in html.read_text() and "DEPTHWISE_CONV_2D" in html.read_text()
     cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
     assert not (tmp_path / ".pio/build/host/tinyml").exists()
