@@ -160,10 +160,11 @@ def test_golden_vectors_bit_exact(golden_project: Path, env: str) -> None:
     size = firmware_size(golden_project / ".pio/build" / env / "firmware.elf")
     choice = re.search(r"TinyML: TFLite Micro.*kernels: (\w[\w-]*)", out)
     reused = "reusing cached build" in out
+    tflm_objects = len(list((golden_project / ".pio/build" / env).glob("tinyml-tflm-*/**/*.o")))
     print(
         f"\n{env} ({board}, kernels {choice.group(1) if choice else kernels}): "
-        f"{len(TFLM_OBJECT.findall(out))} TFLM objects compiled"
-        f"{' (cached build reused)' if reused else ''}, {seconds:.0f} s, "
+        f"{len(TFLM_OBJECT.findall(out))} TFLM objects compiled, {tflm_objects} in the build "
+        f"folder{' (cached build reused)' if reused else ''}, {seconds:.0f} s, "
         f"firmware .text {size['text']} .data {size['data']} .bss {size['bss']}"
     )
     for name, (used, arena) in arenas.items():
