@@ -25,7 +25,7 @@ struct kws {
   static constexpr const char* kSource = "models/kws.tflite";
   static constexpr const unsigned char* kModelData = model_quantized_tflite;
   static constexpr size_t kModelSize = 53936;
-  static constexpr size_t kArenaSize = 23136;
+  static constexpr size_t kArenaSize = 23040;
   static constexpr int kInputCount = 1;
   static constexpr int kOutputCount = 1;
   static constexpr int kInputRank = 4;
