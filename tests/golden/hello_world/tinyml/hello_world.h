@@ -25,7 +25,7 @@ struct hello_world {
   static constexpr const char* kSource = "models/hello_world.tflite";
   static constexpr const unsigned char* kModelData = model_quantized_tflite;
   static constexpr size_t kModelSize = 2704;
-  static constexpr size_t kArenaSize = 1312;
+  static constexpr size_t kArenaSize = 1632;
   static constexpr int kInputCount = 1;
   static constexpr int kOutputCount = 1;
   static constexpr int kInputRank = 2;
