@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -45,8 +45,14 @@ class BuildInputs:
     generated: tuple[tuple[str, str], ...]  # (name, sha256) of generated headers (overlay)
 
 
+def _as_dict(inputs: BuildInputs) -> dict[str, Any]:
+    """Shallow: the fields are plain tuples already (dataclasses.asdict deep-copies
+    thousands of them on every build)."""
+    return {f.name: getattr(inputs, f.name) for f in fields(inputs)}
+
+
 def cache_key(inputs: BuildInputs) -> str:
-    text = json.dumps(asdict(inputs), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(_as_dict(inputs), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -89,7 +95,7 @@ def text_digests(files: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def write_inputs(path: Path, key: str, inputs: BuildInputs) -> None:
     """The key's inputs as JSON next to the build (to compare two projects on a cache miss);
     written only when changed."""
-    text = json.dumps({"key": key, **asdict(inputs)}, indent=1) + "\n"
+    text = json.dumps({"key": key, **_as_dict(inputs)}, indent=1) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
