@@ -31,7 +31,7 @@ def run(ctx: Context) -> dict[str, Any]:
 
     def plugin() -> float:
         build = project / ".pio" / "build"
-        shutil.rmtree(build / "tinyml-cache", ignore_errors=True)
+        shutil.rmtree(project / ".pio" / "tinyml-cache", ignore_errors=True)
         for sub in ("tinyml", "tinyml-logs"):
             shutil.rmtree(build / ENV / sub, ignore_errors=True)
         result = must(common.pio(["run", "-e", ENV, "-t", "tinyml-info"], project, ctx.core),
@@ -61,7 +61,7 @@ def run(ctx: Context) -> dict[str, Any]:
         return total
 
     timing = common.ab_medians(plugin, manual, ctx.runs, warmup=not ctx.quick)
-    tflite = sorted((project / ".pio" / "build" / "tinyml-cache").glob("*/model.tflite"))
+    tflite = sorted((project / ".pio" / "tinyml-cache").glob("*/model.tflite"))
     if tflite:
         keep = ctx.out / "digits_cnn.tflite"
         shutil.copyfile(tflite[0], keep)

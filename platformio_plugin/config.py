@@ -67,6 +67,14 @@ class PluginConfig:
     board: BoardSpec
     models: tuple[ModelSpec, ...]
     options: Mapping[str, Any]
+    workspace_dir: Optional[Path] = None  # PlatformIO's .pio; default: above build_dir
+
+    @property
+    def cache_dir(self) -> Path:
+        """Conversions shared by every env of the project; outside build/, which
+        PlatformIO wipes whenever platformio.ini changes."""
+        workspace = self.workspace_dir or self.build_dir.parent.parent
+        return workspace / "tinyml-cache"
 
     @property
     def generated_dir(self) -> Path:
@@ -248,6 +256,7 @@ def load_config(
     project_dir: Path,
     build_dir: Path,
     board: BoardSpec,
+    workspace_dir: Optional[Path] = None,
 ) -> PluginConfig:
     """Validate options and resolve the env's models. Raises ConfigError / ModelFileError."""
     opts = parse_options(raw_options, env_name)
@@ -270,4 +279,5 @@ def load_config(
         board=board,
         models=specs,
         options=opts,
+        workspace_dir=workspace_dir,
     )

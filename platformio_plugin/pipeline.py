@@ -150,7 +150,7 @@ def _prepared_from_manifest(
 
 def cache_root(config: PluginConfig) -> Path:
     """Conversions are shared by every env of the project (same model -> convert once)."""
-    return config.build_dir.parent / "tinyml-cache"
+    return config.cache_dir
 
 
 def convert_cached(
@@ -161,6 +161,8 @@ def convert_cached(
     with cache.locked(cache_root(config) / f"{key}.lock"):
         if cache.read_stamp(entry) == key:
             return entry
+        for stale in cache_root(config).glob(f".{key[:12]}-*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
         from .convert import ConversionRequest, convert_model  # stdlib-only side
 
         log(f"{display_path(spec.path, config.project_dir)} changed -> converting")
@@ -342,6 +344,9 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
     if costs:
         _check(config, costs)
     files = render_env_files(facts_list, entries, gen_key)
+    # The old stamp goes first: a run killed while writing must not leave new files
+    # under an old stamp that a later build would take as up to date.
+    (out_dir / cache.STAMP_NAME).unlink(missing_ok=True)
     written = write_generated(out_dir, files)
     ops = tuple(sorted({op for p in prepared for op in p.ops}))
     manifest_data = {

@@ -16,7 +16,7 @@ from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment
 
 from .. import pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
-from ..errors import TinyMLError
+from ..errors import BuildFolderError, TinyMLError
 from ..tflm.cpu import KernelChoice, choose_kernels
 
 INFO_TARGET = "tinyml-info"
@@ -53,6 +53,7 @@ def read_config(env: Any) -> PluginConfig | None:
         project_dir=project_dir,
         build_dir=Path(env.subst("$BUILD_DIR")),
         board=board_spec(board_id, manifest),
+        workspace_dir=Path(env.subst("$PROJECT_WORKSPACE_DIR")),
     )
 
 
@@ -168,6 +169,17 @@ def run(env: Any, projenv: Any = None) -> None:
             link_runtime(env, envs, config, prepared)
     except TinyMLError as error:
         fail(env, error)
+        return
+    except OSError as error:  # a file system refusal is the user's to fix, not a traceback
+        where = error.filename or "the build folder"
+        fail(
+            env,
+            BuildFolderError(
+                f"Cannot write {where}: {error.strerror or error}.",
+                "Check permissions, free space and read-only mounts, or delete the project's "
+                ".pio folder and build again.",
+            ),
+        )
         return
     if time.monotonic() - started > 5:
         say(f"done in {time.monotonic() - started:.1f} s")

@@ -121,7 +121,7 @@ def find_tree(root: Path, pin: Pin, *, where: str, accept_other_version: bool) -
     raise SourcesError(
         f"{where} holds {pin.project}-{others[0]}/ but pio-tinyml {pin.project} is pinned at "
         f"{pin.version} (expected {pin.folder}/)",
-        hint=f"Unpack {pin.url} there, or set custom_tinyml_sources_accept_version = yes "
+        hint=f"Unpack {pin.url} there, or set custom_tinyml_allow_sources_mismatch = yes "
         "to build with the version found (untested).",
     )
 

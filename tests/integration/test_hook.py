@@ -83,7 +83,7 @@ def test_convert_once_then_nothing(tmp_path: Path, shared_models: Path) -> None:
         generated = project / ".pio/build" / env / "tinyml"
         assert {p.name for p in generated.glob("tinyml/*")} >= {"net.h", "net.cc", "models.h"}
         assert (generated / "model_data.h").is_file()
-    assert len([p for p in (project / ".pio/build/tinyml-cache").iterdir() if p.is_dir()]) == 1
+    assert len([p for p in (project / ".pio/tinyml-cache").iterdir() if p.is_dir()]) == 1
 
     second = run_pio(["run", "-e", "host", "-t", "exec"], project, env=POISON)
     assert second.returncode == 0, second.stdout
@@ -166,4 +166,4 @@ def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path)
     cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
     assert not (tmp_path / ".pio/build/host/tinyml").exists()
-    assert not any(p.is_dir() for p in (tmp_path / ".pio/build/tinyml-cache").iterdir())
+    assert not any(p.is_dir() for p in (tmp_path / ".pio/tinyml-cache").iterdir())

@@ -107,14 +107,14 @@ def state_files(project: Path) -> dict[str, str]:
 
     Lock files are left out: a lock for a refused model's key is not a cache entry.
     """
-    build = project / ".pio" / "build"
-    roots = [*build.glob("*/tinyml"), build / "tinyml-cache"]
+    base = project / ".pio"
+    roots = [*base.glob("build/*/tinyml"), base / "tinyml-cache"]
     files: dict[str, str] = {}
     for root in roots:
         if not root.exists():
             continue
         for path in sorted(root.rglob("*")):
-            rel = path.relative_to(build).as_posix()
+            rel = path.relative_to(base).as_posix()
             if path.is_dir():
                 files[rel + "/"] = "dir"
             elif path.suffix != ".lock":
@@ -123,7 +123,7 @@ def state_files(project: Path) -> dict[str, str]:
 
 
 def cache_entries(project: Path) -> list[Path]:
-    root = project / ".pio" / "build" / "tinyml-cache"
+    root = project / ".pio" / "tinyml-cache"
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 

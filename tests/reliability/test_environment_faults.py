@@ -37,19 +37,20 @@ def test_read_only_build_folder(
     project = _project(tmp_path / "p", shared_models)
     assert run(project, "host").returncode == 0
     build = project / ".pio/build"
-    for folder in (build / "tinyml-cache", build / "host/tinyml", build / "host/tinyml/tinyml"):
+    cache = project / ".pio/tinyml-cache"
+    for folder in (cache, build / "host/tinyml", build / "host/tinyml/tinyml"):
         done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
         if done.returncode != 0:
             pytest.skip(f"chattr +i is not supported here: {done.stderr.strip()}")
         immutable.append(folder)
-    probe = build / "tinyml-cache" / "probe"
+    probe = cache / "probe"
     with pytest.raises(PermissionError):
         probe.write_text("x")  # root cannot write there either
     before = state_files(project)
     shutil.copyfile(shared_models / "tflm_micro_speech/micro_speech_quantized.tflite",
                     project / "models/net.tflite")  # fmt: skip
     proc = run(project, "host")
-    assert_refused(proc, "Cannot write", ".pio/build/tinyml-cache", "Operation not permitted",
+    assert_refused(proc, "Cannot write", ".pio/tinyml-cache", "Operation not permitted",
                    "writable")  # fmt: skip
     assert state_files(project) == before
 

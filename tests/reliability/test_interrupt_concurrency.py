@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from platformio_plugin import cache
+from platformio_plugin import cache, pipeline
+from platformio_plugin.config import BoardSpec, load_config
+from platformio_plugin.convert.environment import default_core_dir
 
 from .support import cache_entries, env_section, kill_group, make_project, run, start, wait_for
 
@@ -49,7 +51,7 @@ def outputs(project: Path, env: str) -> dict[str, bytes]:
         if p.is_file() and p.name != "manifest.json"
     }
     manifest = json.loads((gen / "manifest.json").read_text())
-    entry = project / ".pio/build/tinyml-cache" / manifest["models"][0]["fingerprint"]
+    entry = project / ".pio/tinyml-cache" / manifest["models"][0]["fingerprint"]
     for name in ("model.tflite", "golden.json", cache.STAMP_NAME):
         out[f"cache/{entry.name}/{name}"] = (entry / name).read_bytes()
     return out
@@ -136,22 +138,41 @@ def test_kill_during_generation_then_build_again(
         assert outputs(project, "a") == reference[current]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.prepare_env rewrites the generated files while the previous stamp is still "
-    "valid: remove the stamp before the first write (fix in pipeline.py)",
-)
 def test_generation_killed_midway_is_never_taken_as_done(
-    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+    tmp_path: Path,
+    shared_models: Path,
+    reference: dict[str, dict],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Model A built (stamp A). A build of model B killed right after writing its first
-    generated file leaves B's file beside A's stamp; going back to model A must not take that
-    folder as up to date."""
+    """Model A built (stamp A). A build of model B dies right after writing its first
+    generated file (the real pipeline, stopped inside its first write); going back to model A
+    must rebuild A's files, not take the folder as up to date."""
     project = _project(tmp_path / "p", shared_models, "A")
     assert run(project, "a").returncode == 0
-    header = project / ".pio/build/a/tinyml/tinyml/net.h"
-    header.write_bytes(reference["B"]["gen/tinyml/net.h"])  # what the killed build wrote
-    assert_generated_consistent(project, "a", reference)
+    _use(project, shared_models, "B")
+    config = load_config(
+        {}, env_name="a", project_dir=project, build_dir=project / ".pio/build/a",
+        board=BoardSpec("host", "host"), workspace_dir=project / ".pio",
+    )  # fmt: skip
+    real_write = cache.write_if_changed
+    written: list[Path] = []
+
+    def dies_after_the_first_file(path: Path, content: str | bytes) -> bool:
+        if written:
+            raise KeyboardInterrupt  # the build is killed here
+        written.append(path)
+        return real_write(path, content)
+
+    monkeypatch.setattr(cache, "write_if_changed", dies_after_the_first_file)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.prepare_env(config, kernels="reference", core_dir=default_core_dir(),
+                             log=lambda _line: None)  # fmt: skip
+    monkeypatch.undo()
+    assert len(written) == 1
+    _use(project, shared_models, "A")
+    again = run(project, "a")
+    assert again.returncode == 0, again.stdout
+    assert outputs(project, "a") == reference["A"]
 
 
 def test_two_envs_in_one_run_convert_once(

@@ -94,15 +94,10 @@ def test_local_sources_of_another_version_refused_by_the_build(
     message = assert_refused(proc, "tflite-micro-0123abcd/", src.TFLM_COMMIT, str(sources))
     assert "Compiling .pio/build/host/tflm" not in proc.stdout
     assert state_files(project)  # the model was converted and generated before the refusal
-    assert "accept_version = yes" in message or "allow_sources_mismatch = yes" in message
+    assert "custom_tinyml_allow_sources_mismatch = yes" in message
 
 
 @pytest.mark.unit
-@pytest.mark.xfail(
-    strict=True,
-    reason="tflm/sources.py's hint names custom_tinyml_sources_accept_version; the option is "
-    "custom_tinyml_allow_sources_mismatch",
-)
 def test_the_override_named_in_the_refusal_exists(tmp_path: Path) -> None:
     for pin in src.PINS:
         (tmp_path / ("tflite-micro-0123abcd" if pin.key == "tflm" else pin.folder)).mkdir()

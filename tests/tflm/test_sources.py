@@ -48,7 +48,7 @@ def test_other_version_is_refused_unless_accepted(tmp_path: Path) -> None:
         src.resolve_sources(kernels="reference", option_dir=str(tmp_path), environ={})
     text = info.value.render()
     assert "tflite-micro-0123abcd/" in text and src.TFLM_COMMIT in text
-    assert "custom_tinyml_sources_accept_version" in text
+    assert "custom_tinyml_allow_sources_mismatch" in text
     trees = src.resolve_sources(
         kernels="reference", option_dir=str(tmp_path), environ={}, accept_other_version=True
     )
