@@ -24,7 +24,7 @@ Log = Callable[[str], None]
 MANIFEST = "manifest.json"
 REQUIREMENTS = Path(__file__).parent / "convert" / "requirements.txt"
 # Bumped when what a conversion stores changes, so older cache entries are redone.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CONVERT_OPTIONS = ("min_calibration_samples", "max_accuracy_drop", "trust_pickle", "golden_vectors")
 
 
@@ -97,12 +97,14 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str], kernels: str)
 
 def quality_summary(report: Mapping[str, Any]) -> Optional[str]:
     """One line on what int8 cost against float, from the converter's checks."""
-    if report.get("top1_agreement") is None:
+    if report.get("max_abs_err") is None:
         return None
-    text = (
-        f"int8 vs float on {report.get('compare_samples', '?')} held-out samples: "
-        f"top-1 agreement {float(report['top1_agreement']):.1f} %, "
-        f"max |err| {float(report.get('max_abs_err', 0.0)):.3g}"
+    text = f"int8 vs float on {report.get('compare_samples', '?')} held-out samples: "
+    if report.get("top1_agreement") is not None:
+        text += f"top-1 agreement {float(report['top1_agreement']):.1f} %, "
+    text += (
+        f"max |err| {float(report['max_abs_err']):.3g}, "
+        f"mean |err| {float(report.get('mean_abs_err', 0.0)):.3g}"
     )
     if report.get("accuracy_float") is not None:
         text += (

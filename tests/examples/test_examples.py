@@ -25,7 +25,7 @@ from platformio_plugin.options import parse_options
 
 LOCAL_PLATFORMS = "symlink://../../platforms/"
 PLUGIN = "symlink://../.."  # the repository root, as the examples list the plugin
-EXAMPLES = ("mnist-pytorch", "person-detection-tflite")
+EXAMPLES = ("mnist-pytorch", "person-detection-tflite", "sine-onnx")
 # Real boards of mnist-pytorch: one per kernel path (Cortex-M4/M7 CMSIS-NN with DSP,
 # Cortex-M0+ portable C, ESP32 reference kernels).
 MNIST_BOARDS = {"nucleo_f446re", "nano33ble", "teensy41", "pico", "esp32dev"}
@@ -95,6 +95,27 @@ def test_person_detection_scores_the_two_images(tmp_path: Path) -> None:
     # The model is used as is (already int8), so the device must match TFLM's reference
     # interpreter on the host exactly: person 113 (94 %), no person -57 (28 %).
     assert scores == {"person": (94, 113, "person"), "no_person": (28, -57, "notperson")}, out
+
+
+@pytest.mark.integration
+@pytest.mark.tflm
+@pytest.mark.usefixtures("ready_to_run")
+def test_sine_onnx_follows_the_sine(tmp_path: Path) -> None:
+    out = _exec("sine-onnx", tmp_path)
+    assert "models/sine.onnx changed -> converting" in out
+    assert "ONNX -> TensorFlow (onnx2tf)" in out
+    points = [
+        (float(x), float(y), float(exact))
+        for x, y, exact in re.findall(
+            r"^sin\(([\d.]+)\) ~ ([+-][\d.]+) \(exact ([+-][\d.]+)\)$", out, re.M
+        )
+    ]
+    assert len(points) == 13, out
+    # The float model itself is within ~0.1 of sin(x); int8 must not add more than a few
+    # hundredths, over the whole period (a calibration that missed part of [0, 2 pi]
+    # saturates the input there: the error then reaches ~0.9).
+    assert max(abs(y - exact) for _, y, exact in points) < 0.15, out
+    assert re.search(r"^max \|error\| 0\.\d+, arena used \d+ of \d+ bytes$", out, re.M)
 
 
 @pytest.mark.unit

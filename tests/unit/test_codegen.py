@@ -110,11 +110,14 @@ def test_quality_line_from_converter_report() -> None:
             "compare_samples": 397,
             "top1_agreement": 100.0,
             "max_abs_err": 3.03,
+            "mean_abs_err": 0.25,
             "accuracy_float": 92.191,
             "accuracy_int8": 92.191,
         }
     )
     assert line == (
         "int8 vs float on 397 held-out samples: top-1 agreement 100.0 %, max |err| 3.03, "
-        "accuracy float 92.2 % / int8 92.2 %"
+        "mean |err| 0.25, accuracy float 92.2 % / int8 92.2 %"
     )
+    regression = quality_summary({"compare_samples": 40, "max_abs_err": 0.05, "mean_abs_err": 0.01})
+    assert regression == "int8 vs float on 40 held-out samples: max |err| 0.05, mean |err| 0.01"

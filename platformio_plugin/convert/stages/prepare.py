@@ -84,17 +84,21 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             "path/to/calibration.npy (CLI: --calibration).",
         )
     x, _ = load_samples(Path(calib), tuple(shape), min_samples)
-    # Held-out samples: never seen by the calibrator, used to compare float and int8.
-    holdout = max(1, len(x) // 5) if len(x) > 1 else 0
-    rep = x[: len(x) - holdout] if holdout else x
-    np.save(work / "calib.npy", rep)
-    result["calibration_samples"] = int(len(rep))
-    compare_x = x[len(x) - holdout:] if holdout else x
     compare_y = None
     val = request.get("validation")
-    if val:
-        vx, vy = load_samples(Path(val), tuple(shape), 1, role="validation")
-        compare_x, compare_y = vx, vy
+    if val:  # a separate labelled set: every calibration sample calibrates
+        rep = x
+        compare_x, compare_y = load_samples(Path(val), tuple(shape), 1, role="validation")
+    elif len(x) > 1:
+        # Every 5th sample is held out (never seen by the calibrator) to compare float and
+        # int8. Interleaved, not the tail: files are often sorted (by class, by value), and a
+        # tail held out would leave part of the input range out of calibration.
+        held = np.arange(len(x)) % 5 == 4
+        rep, compare_x = x[~held], x[held]
+    else:
+        rep = compare_x = x
+    np.save(work / "calib.npy", rep)
+    result["calibration_samples"] = int(len(rep))
     np.save(work / "compare_x.npy", compare_x)
     if compare_y is not None:
         np.save(work / "compare_y.npy", compare_y)
