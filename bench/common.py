@@ -79,6 +79,9 @@ def private_core(dest: Path) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for name in ("packages", "platforms"):
+        # On a fresh checkout no pio run has made platforms/ yet: a dangling link would
+        # make PlatformIO's makedirs fail, so the shared folder is created first.
+        (SHARED_CORE / name).mkdir(parents=True, exist_ok=True)
         (dest / name).symlink_to(SHARED_CORE / name, target_is_directory=True)
     if (SHARED_CORE / "appstate.json").is_file():
         shutil.copyfile(SHARED_CORE / "appstate.json", dest / "appstate.json")
