@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import IO, Any, Callable, Iterator, Mapping, Optional
 
 from . import __version__
 from .errors import BuildFolderError
@@ -169,3 +169,40 @@ def locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# Build-folder locks this process holds until it exits (path -> open lock file).
+_HELD: dict[str, IO[str]] = {}
+
+
+def hold_until_exit(lock_path: Path, on_wait: Callable[[str], None]) -> None:
+    """Take an exclusive lock on `lock_path` for the rest of this process.
+
+    Two SCons processes building the same env would compile into the same objects and
+    archive at once; PlatformIO itself does not prevent that. The hook takes this lock
+    before anything of the env is built, and the kernel releases it when the SCons process
+    ends (or dies), so the second build starts when the first is finished. `on_wait` gets
+    the pid of the holder (as written in the file) when the lock is busy.
+    """
+    key = str(lock_path)
+    if key in _HELD:  # a second flock of the same file in one process would block forever
+        return
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as exc:
+        raise unwritable(lock_path, exc) from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        on_wait(handle.read().strip() or "?")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    except OSError as exc:  # pragma: no cover - file systems without flock
+        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
+            raise
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _HELD[key] = handle

@@ -14,12 +14,13 @@ from typing import Any
 
 from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment
 
-from .. import pipeline
+from .. import cache, pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
 from ..errors import BuildFolderError, TinyMLError
 from ..tflm.cpu import KernelChoice, choose_kernels
 
 INFO_TARGET = "tinyml-info"
+BUILD_LOCKS = "tinyml-locks"  # beside the build folder: `pio run` may delete .pio/build
 CLEAN_TARGET = "tinyml-clean"
 
 
@@ -55,6 +56,16 @@ def read_config(env: Any) -> PluginConfig | None:
         board=board_spec(board_id, manifest),
         workspace_dir=Path(env.subst("$PROJECT_WORKSPACE_DIR")),
     )
+
+
+def wait_for_other_build(config: PluginConfig) -> None:
+    """One build of an env at a time: a second `pio run` of the same env waits here."""
+
+    def waiting(pid: str) -> None:
+        say(f"env {config.env_name} is being built by another process (pid {pid}); waiting ...")
+
+    workspace = config.cache_dir.parent
+    cache.hold_until_exit(workspace / BUILD_LOCKS / f"{config.env_name}.lock", waiting)
 
 
 def kernel_choice(config: PluginConfig) -> KernelChoice:
@@ -149,6 +160,7 @@ def run(env: Any, projenv: Any = None) -> None:
         if config is None:
             skip_runtime(env)  # the library is listed but unused: compile nothing of it
             return
+        wait_for_other_build(config)
         envs = _env_targets(env, projenv)
         add_generated_includes(envs, config.generated_dir)
         if CLEAN_TARGET in COMMAND_LINE_TARGETS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,52 @@ def test_lock_is_released_when_the_holder_dies(tmp_path: Path) -> None:
     os.waitpid(pid, 0)
     with cache.locked(lock):  # would block forever if the lock survived its holder
         pass
+
+
+def _child_holding(lock: Path, seconds: float, ready: Path) -> int:
+    """Fork a process that takes the build lock, says so, works `seconds` and exits."""
+    pid = os.fork()
+    if pid == 0:
+        cache.hold_until_exit(lock, lambda _pid: None)
+        ready.write_text("held")
+        time.sleep(seconds)
+        os._exit(0)
+    while not ready.exists():
+        time.sleep(0.01)
+    return pid
+
+
+def test_build_lock_waits_for_the_holder_and_names_it(tmp_path: Path) -> None:
+    lock = tmp_path / "build" / "tinyml-build.lock"
+    holder = _child_holding(lock, 0.5, tmp_path / "ready")
+    waited: list[str] = []
+    pid = os.fork()
+    if pid == 0:  # the waiter: returns only once the holder has exited
+        cache.hold_until_exit(lock, waited.append)
+        alive = _exists(holder)
+        os._exit(3 if alive else (0 if waited == [str(holder)] else 4))
+    _, status = os.waitpid(pid, 0)
+    os.waitpid(holder, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert lock.read_text() == f"{pid}\n"  # the last holder wrote its pid
+
+
+def _exists(pid: int) -> bool:
+    """True while `pid` runs (a finished child not yet reaped is a zombie: counted dead)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_build_lock_twice_in_one_process_does_not_block(tmp_path: Path) -> None:
+    lock = tmp_path / "tinyml-build.lock"
+    calls: list[str] = []
+    pid = os.fork()
+    if pid == 0:
+        cache.hold_until_exit(lock, calls.append)
+        cache.hold_until_exit(lock, calls.append)  # would deadlock on a second flock
+        os._exit(0 if not calls else 5)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
