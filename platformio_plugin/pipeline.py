@@ -12,13 +12,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from . import cache
-from .analysis import arena, budget, layers
-from .analysis.tflite_reader import TFLiteModel, parse_tflite
-from .codegen import model_files
 from .config import ModelSpec, PluginConfig
+
+# Analysis and codegen load only when something changed: every build imports this module.
+if TYPE_CHECKING:
+    from .analysis import budget
+    from .codegen import model_files
 
 Log = Callable[[str], None]
 MANIFEST = "manifest.json"
@@ -213,9 +215,13 @@ def convert_cached(
 def _facts(
     spec: ModelSpec, entry: Path, key: str, config: PluginConfig, kernels: str, default: bool
 ) -> tuple[model_files.ModelFacts, dict[str, Any]]:
+    from .analysis import arena, layers
+    from .analysis.tflite_reader import parse_tflite
+    from .codegen import model_files
+
     data = (entry / "model.tflite").read_bytes()
     summary = json.loads((entry / "result.json").read_text(encoding="utf-8"))
-    model: TFLiteModel = parse_tflite(data, display_path(spec.path, config.project_dir))
+    model = parse_tflite(data, display_path(spec.path, config.project_dir))
     layers.check_supported(model, spec.name)
     size = arena.target_arena(
         int(summary["arena_bytes_host"]),
@@ -257,6 +263,8 @@ def _golden_vectors(entry: Path) -> tuple[list[bytes], list[bytes]]:
 def render_env_files(
     facts_list: Sequence[model_files.ModelFacts], entries: Sequence[Path], gen_key: str
 ) -> dict[str, str]:
+    from .codegen import model_files
+
     files: dict[str, str] = {}
     for facts, entry in zip(facts_list, entries):
         files[f"tinyml/{facts.name}.h"] = model_files.render_model_header(facts)
@@ -289,6 +297,8 @@ def write_generated(out_dir: Path, files: Mapping[str, str]) -> list[str]:
 
 
 def _check(config: PluginConfig, costs: Sequence[budget.ModelCost]) -> None:
+    from .analysis import budget
+
     budget.check_budget(
         costs,
         config.board,
@@ -300,6 +310,8 @@ def _check(config: PluginConfig, costs: Sequence[budget.ModelCost]) -> None:
 
 def check_known_flash(config: PluginConfig) -> None:
     """A .tflite is its own flash size: refuse an oversized one before converting anything."""
+    from .analysis import budget
+
     costs = [
         budget.ModelCost(spec.name, spec.path.stat().st_size, 0)
         for spec in config.models
@@ -317,6 +329,8 @@ def prepare_env(config: PluginConfig, *, kernels: str, core_dir: Path, log: Log)
     if cache.read_stamp(out_dir) == gen_key and manifest is not None:
         log("models up to date")
         return _prepared_from_manifest(manifest, out_dir, kernels)
+
+    from .analysis import budget, layers
 
     check_known_flash(config)
     cache_root(config).mkdir(parents=True, exist_ok=True)

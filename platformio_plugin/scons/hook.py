@@ -93,38 +93,48 @@ def build_model_data(env: Any, generated_dir: Path) -> None:
     env.Append(LIBS=[lib])
 
 
-def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
+# What the custom targets act on. Module state, not closures: SCons fingerprints a Python
+# action's code and closure when it is created, on every build, and these are large.
+_TARGET_STATE: dict[str, Any] = {}
+
+
+def _info_action(target: Any, source: Any, env: Any) -> None:  # noqa: ARG001 (SCons signature)
     from ..report import render_info, write_reports  # only when asked for
 
-    def info_action(*_args: Any, **_kwargs: Any) -> None:
-        if prepared is None:
-            return
-        for line in render_info(config, prepared):
-            print(line)
-        print()
-        try:
-            paths = write_reports(config, prepared)
-        except TinyMLError as error:
-            fail(env, error)
-            return
-        for path in paths:
-            say(f"HTML report {pipeline.display_path(path, config.project_dir)}")
+    config, prepared = _TARGET_STATE["config"], _TARGET_STATE["prepared"]
+    if prepared is None:
+        return
+    for line in render_info(config, prepared):
+        print(line)
+    print()
+    try:
+        paths = write_reports(config, prepared)
+    except TinyMLError as error:
+        fail(env, error)
+        return
+    for path in paths:
+        say(f"HTML report {pipeline.display_path(path, config.project_dir)}")
 
-    def clean_action(*_args: Any, **_kwargs: Any) -> None:
-        for path in pipeline.clean_env(config):
-            say(f"removed {pipeline.display_path(path, config.project_dir)}")
 
+def _clean_action(target: Any, source: Any, env: Any) -> None:  # noqa: ARG001
+    config = _TARGET_STATE["config"]
+    for path in pipeline.clean_env(config):
+        say(f"removed {pipeline.display_path(path, config.project_dir)}")
+
+
+def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
+    _TARGET_STATE.update(config=config, prepared=prepared)
     env.AddCustomTarget(
         INFO_TARGET,
         None,
-        info_action,
+        _info_action,
         title="TinyML info",
         description="Layers, MACs, arena use, flash and RAM of each model (+ an HTML report)",
     )
     env.AddCustomTarget(
         CLEAN_TARGET,
         None,
-        clean_action,
+        _clean_action,
         title="TinyML clean",
         description="Remove generated model files and their conversion cache",
     )

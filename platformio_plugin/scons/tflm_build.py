@@ -149,8 +149,10 @@ def build_inputs(
     kernel_opt: str,
     overlay: Path,
     overlay_files: dict[str, str],
+    memo: Optional[Path] = None,
 ) -> build_cache.BuildInputs:
-    """Everything that reaches the compile commands of ``lib_env``, for the cache key."""
+    """Everything that reaches the compile commands of ``lib_env``, for the cache key
+    (``memo``: where compiler versions are remembered)."""
     marker = str(overlay)
 
     def expand(text: str) -> str:
@@ -160,7 +162,7 @@ def build_inputs(
     for tool in ("CC", "CXX", "AR"):
         name = expand(f"${tool}")
         path = lib_env.WhereIs(name) or name
-        compilers.append((os.path.realpath(path), build_cache.compiler_version(path)))
+        compilers.append((os.path.realpath(path), build_cache.compiler_version(path, memo)))
     headers_dirs = [p for p in selection.include_dirs if p != overlay]
     return build_cache.BuildInputs(
         compilers=tuple(compilers),
@@ -245,7 +247,7 @@ def add_tflm_library(
     if cache_root is not None:
         inputs = build_inputs(
             lib_env, selection, ops, kernel_opt=kernel_opt, overlay=overlay,
-            overlay_files=overlay_files,
+            overlay_files=overlay_files, memo=cache_root / "compilers.json",
         )  # fmt: skip
         key = build_cache.cache_key(inputs)
         build_cache.write_inputs(build_dir / "cache-key.json", key, inputs)

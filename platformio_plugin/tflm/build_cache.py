@@ -57,24 +57,75 @@ def cache_key(inputs: BuildInputs) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def compiler_version(path: str) -> str:
-    """First lines of ``<path> --version`` (or why it could not run)."""
+def compiler_version(path: str, memo: Optional[Path] = None) -> str:
+    """First lines of ``<path> --version`` (or why it could not run).
+
+    With ``memo`` (a JSON file), the answer is remembered by the binary's resolved path, size
+    and mtime: an unchanged toolchain then costs a stat on each build, not a process.
+    """
+    try:
+        st = os.stat(path)
+        stamp = f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        stamp = ""
+    known: dict[str, str] = {}
+    if memo is not None and stamp:
+        try:
+            loaded = json.loads(memo.read_text(encoding="utf-8"))
+            known = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+        if isinstance(known.get(stamp), str):
+            return known[stamp]
     try:
         proc = subprocess.run(
             [path, "--version"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unavailable: {exc}"
-    return (proc.stdout or proc.stderr).strip()
+    version = (proc.stdout or proc.stderr).strip()
+    if memo is not None and stamp and proc.returncode == 0:
+        known[stamp] = version
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(known, indent=1, sort_keys=True).encode("utf-8")
+            _write_atomic(memo, lambda fp: fp.write(text))
+        except OSError:
+            pass  # only a memo
+    return version
+
+
+# Folders of the upstream trees that hold tests, docs, examples and tooling: nothing the
+# library compiles includes from them (CMSIS-NN's Tests/ alone has ~3,500 headers), so the
+# key does not stat them on every build.
+NOT_LIBRARY_DIRS = frozenset(
+    {
+        "Tests", "tests", "test", "testing", "testdata", "test_data_generation",
+        "integration_tests", "examples", "python", "tools", "docs", "Documentation",
+        "benchmarks", "samples", "android", "grpc", "goldens",
+    }
+)  # fmt: skip
+
+
+def _headers(root: str, out: set[str]) -> None:
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=True):
+            if not entry.name.startswith(".") and entry.name not in NOT_LIBRARY_DIRS:
+                _headers(entry.path, out)
+        elif entry.name.endswith(HEADER_SUFFIXES):
+            out.add(entry.path)
 
 
 def file_stats(sources: Iterable[Path], include_dirs: Iterable[Path]) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of each source and of every header below the include dirs."""
+    """(path, size, mtime_ns) of each source and of every header below the include dirs
+    (outside NOT_LIBRARY_DIRS)."""
     paths: set[str] = {str(p) for p in sources}
     for root in include_dirs:
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            paths.update(os.path.join(folder, n) for n in names if n.endswith(HEADER_SUFFIXES))
+        _headers(str(root), paths)
     stats = []
     for path in sorted(paths):
         try:
@@ -94,10 +145,15 @@ def text_digests(files: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def write_inputs(path: Path, key: str, inputs: BuildInputs) -> None:
     """The key's inputs as JSON next to the build (to compare two projects on a cache miss);
-    written only when changed."""
+    written only when the key changed (the key leads the file, so a short read decides)."""
+    head = f'{{\n "key": "{key}",'
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            if handle.read(len(head)) == head:
+                return
+    except OSError:
+        pass
     text = json.dumps({"key": key, **_as_dict(inputs)}, indent=1) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, lambda fp: fp.write(text.encode("utf-8")))
 

@@ -16,6 +16,7 @@ Pure: it only lists directories and reads nothing else. Mirrors TFLM's own Makef
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Iterable, Optional
@@ -122,16 +123,16 @@ def runtime_sources(tflm: Path) -> list[str]:
         for path in sorted(folder.glob("*.cc")):
             if not _is_test(path.name) and path.name not in _RUNTIME_EXCLUDED:
                 out.append(f"{rel_dir}/{path.name}")
-    shared = tflm / "tensorflow"
-    for path in sorted(shared.rglob("*")):
-        if path.suffix not in (".cc", ".c") or not path.is_file():
-            continue
-        rel = path.relative_to(tflm).as_posix()
-        if rel.startswith(_SHARED_EXCLUDED_DIRS) or rel in _SHARED_EXCLUDED:
-            continue
-        if not _is_test(path.name):
-            out.append(rel)
-    return out
+    shared: list[str] = []
+    for walked, dirs, names in os.walk(tflm / "tensorflow"):
+        rel_dir = Path(walked).relative_to(tflm).as_posix()
+        # Excluded folders are not even listed: this runs on every build.
+        dirs[:] = [d for d in dirs if not f"{rel_dir}/{d}/".startswith(_SHARED_EXCLUDED_DIRS)]
+        for name in names:
+            rel = f"{rel_dir}/{name}"
+            if name.endswith((".cc", ".c")) and rel not in _SHARED_EXCLUDED and not _is_test(name):
+                shared.append(rel)
+    return out + sorted(shared, key=lambda rel: rel.split("/"))  # as Path sorting did
 
 
 def kernel_sources(tflm: Path, ops: Iterable[str], kernels: str) -> list[str]:
