@@ -231,7 +231,9 @@ def add_tflm_library(
     build_dir = Path(env.subst("$BUILD_DIR")) / f"{LIBRARY_NAME}-{variant_key(choice, ops, trees)}"
     overlay_files = src.patched_flatbuffers_headers(trees)
     overlay = src.write_flatbuffers_overlay(trees, build_dir / "include")
-    selection = sel.select(trees, ops, choice.kernels, overlay_include=overlay)
+    selection = sel.select(
+        trees, ops, choice.kernels, overlay_include=overlay, memo=build_dir / "cmsis-nn-files.json"
+    )
 
     lib_env = env.Clone()
     _isolate_includes(lib_env)

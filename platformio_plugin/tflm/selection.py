@@ -1,7 +1,7 @@
 """Which upstream source files a build compiles, from a TFLM tree, an op set and a kernel choice.
 
-Pure: it only lists directories and reads nothing else. Mirrors TFLM's own Makefile
-(``tools/make/sources.inc``, ``ext_libs/cmsis_nn.inc``):
+Pure: it lists directories and reads the CMSIS-NN and kernel C sources. Mirrors TFLM's own
+Makefile (``tools/make/sources.inc``, ``ext_libs/cmsis_nn.inc``):
 
 - runtime: ``tensorflow/lite/micro/{,arena_allocator/,memory_planner/,tflite_bridge/}*.cc`` and
   the shared TFLite sources under ``tensorflow/`` (outside ``lite/micro`` and
@@ -10,8 +10,9 @@ Pure: it only lists directories and reads nothing else. Mirrors TFLM's own Makef
 - kernels: only those the ops need (``op_table``), plus ``kernel_util.cc`` and
   ``micro_tensor_utils.cc``; with CMSIS-NN a file of the same name in ``kernels/cmsis_nn/``
   replaces the reference one (TFLM's ``specialize_files.py`` rule);
-- CMSIS-NN: the C sources of the function groups the selected CMSIS-NN kernels call, without
-  the float (``*_f16.c``, ``*_f32.c``, ``arm_nntables_flt.c``) files, as TFLM builds it.
+- CMSIS-NN: of the integer C sources (no ``*_f16.c``, ``*_f32.c``, ``arm_nntables_flt.c``), only
+  those defining a function the selected CMSIS-NN kernels reach through their calls
+  (``cmsis_nn_calls``); TFLM compiles every file of each function group used.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Final, Iterable, Optional
 
 from ..errors import SourcesError, UnsupportedOpsError
-from . import op_table
+from . import cmsis_nn_calls, op_table
 
 MICRO: Final = "tensorflow/lite/micro"
 KERNELS: Final = f"{MICRO}/kernels"
@@ -187,6 +188,19 @@ def cmsis_nn_sources(cmsis_nn: Path, groups: Iterable[str]) -> list[str]:
     return out
 
 
+def cmsis_nn_needed(
+    cmsis_nn: Path, tflm: Path, kernel_rels: Iterable[str], memo: Optional[Path] = None
+) -> list[str]:
+    """The CMSIS-NN C files the selected kernels reach through their calls; the whole function
+    groups when the call graph cannot account for a call (see cmsis_nn_calls)."""
+    kernel_rels = list(kernel_rels)
+    nn_kernels = [tflm / rel for rel in kernel_rels if rel.startswith(CMSIS_NN_KERNELS + "/")]
+    reach = cmsis_nn_calls.reachable_files(cmsis_nn, nn_kernels, memo)
+    if reach.unresolved:
+        return cmsis_nn_sources(cmsis_nn, cmsis_nn_groups(kernel_rels))
+    return list(reach.files)
+
+
 def _obj(tree: str, rel: str) -> str:
     return f"{tree}/{rel.rsplit('.', 1)[0]}"
 
@@ -197,11 +211,13 @@ def select(
     kernels: str,
     *,
     overlay_include: Optional[Path] = None,
+    memo: Optional[Path] = None,
 ) -> Selection:
     """The sources, include directories and defines for ``ops`` with ``kernels``.
 
     ``overlay_include`` is a directory searched before flatbuffers' own ``include/`` (the
-    patched flatbuffers headers, see sources.py).
+    patched flatbuffers headers, see sources.py); ``memo`` a file where the CMSIS-NN call
+    graph's answer is kept between builds.
     """
     if kernels not in ("cmsis-nn", "reference"):
         raise ValueError(kernels)
@@ -222,7 +238,7 @@ def select(
     ]
     if kernels == "cmsis-nn":
         assert trees.cmsis_nn is not None and trees.cmsis is not None
-        rels = cmsis_nn_sources(trees.cmsis_nn, cmsis_nn_groups(kernel_rels))
+        rels = cmsis_nn_needed(trees.cmsis_nn, trees.tflm, kernel_rels, memo)
         sources += [Source(trees.cmsis_nn / rel, "cmsis-nn", _obj("cmsis-nn", rel)) for rel in rels]
         includes += [
             trees.cmsis,

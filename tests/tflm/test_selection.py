@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from platformio_plugin.errors import SourcesError, UnsupportedOpsError
+from platformio_plugin.tflm import cmsis_nn_calls
 from platformio_plugin.tflm import selection as sel
 
 FILES = [
@@ -44,13 +45,25 @@ NN_FILES = [
 ]
 
 
+# C contents where a call graph matters: the CMSIS-NN conv kernel calls arm_convolve_s8, which
+# calls arm_transpose_s8; nothing calls the softmax.
+CONTENTS = {
+    "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc": "void Eval() { arm_convolve_s8(0); }\n",
+    "Source/ConvolutionFunctions/arm_convolve_s8.c": (
+        "arm_cmsis_nn_status arm_convolve_s8(int x)\n{\n    arm_transpose_s8(x);\n}\n"
+    ),
+    "Source/TransposeFunctions/arm_transpose_s8.c": "void arm_transpose_s8(int x) { }\n",
+    "Source/SoftmaxFunctions/arm_softmax_s8.c": "void arm_softmax_s8(void) { }\n",
+}
+
+
 def make_trees(tmp: Path) -> sel.SourceTrees:
     for rel in FILES:
         (tmp / "tflm" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / "tflm" / rel).write_text("")
+        (tmp / "tflm" / rel).write_text(CONTENTS.get(rel, ""))
     for rel in NN_FILES:
         (tmp / "nn" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / "nn" / rel).write_text("")
+        (tmp / "nn" / rel).write_text(CONTENTS.get(rel, ""))
     return sel.SourceTrees(
         tmp / "tflm", tmp / "fb", tmp / "gl", tmp / "ruy", cmsis_nn=tmp / "nn", cmsis=tmp / "c6"
     )
@@ -95,8 +108,9 @@ def test_cmsis_nn_replaces_same_named_kernels(tmp_path: Path) -> None:
     assert "tensorflow/lite/micro/kernels/reshape.cc" in kernels  # no cmsis_nn/reshape.cc
     nn = rels(s, "cmsis-nn", tmp_path / "nn")
     assert "Source/ConvolutionFunctions/arm_convolve_s8.c" in nn
-    assert "Source/TransposeFunctions/arm_transpose_s8.c" in nn  # Convolution needs Transpose
+    assert "Source/TransposeFunctions/arm_transpose_s8.c" in nn  # called by arm_convolve_s8
     assert "Source/SoftmaxFunctions/arm_softmax_s8.c" not in nn  # no SOFTMAX op
+    assert "Source/BasicMathFunctions/arm_elementwise_add_s8.c" not in nn  # same: nothing calls
     assert not any(r.endswith(("_f32.c", "arm_nntables_flt.c")) for r in nn)
     assert ("CMSIS_NN", None) in s.defines
     assert s.include_dirs[:2] == (trees.tflm, tmp_path / "ov")
@@ -131,3 +145,42 @@ def test_counts_on_pinned_tree(sources_root: Path) -> None:
     assert sel.select(trees, ["FULLY_CONNECTED"], "reference").count() == 43
     assert sel.select(trees, person, "reference").count() == 51
     assert sel.select(trees, person, "cmsis-nn").count("cmsis-nn") > 0
+
+
+@pytest.mark.unit
+def test_an_unaccounted_call_falls_back_to_whole_groups(tmp_path: Path) -> None:
+    trees = make_trees(tmp_path)
+    conv = trees.tflm / "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc"
+    conv.write_text("void Eval() { arm_convolve_s8(0); arm_defined_nowhere(1); }\n")
+    nn = rels(sel.select(trees, ["CONV_2D"], "cmsis-nn"), "cmsis-nn", trees.cmsis_nn)
+    assert "Source/BasicMathFunctions/arm_elementwise_add_s8.c" in nn  # CMSIS_NN_ALWAYS group
+    assert "Source/ActivationFunctions/arm_relu6_s8.c" in nn
+
+
+@pytest.mark.tflm
+def test_call_graph_on_pinned_tree(sources_root: Path, tmp_path: Path) -> None:
+    """On the pinned trees: every call resolves, the files are a strict subset of the groups
+    TFLM compiles, and they hold what person_detect's kernels run."""
+    from platformio_plugin.tflm.sources import resolve_sources
+
+    trees = resolve_sources(kernels="cmsis-nn", option_dir=str(sources_root), environ={})
+    assert trees.cmsis_nn is not None
+    person = ["AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX"]
+    kernel_rels = sel.kernel_sources(trees.tflm, person, "cmsis-nn")
+    nn_kernels = [trees.tflm / r for r in kernel_rels if "/cmsis_nn/" in r]
+    reach = cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels)
+    assert reach.unresolved == ()
+    groups = sel.cmsis_nn_sources(trees.cmsis_nn, sel.cmsis_nn_groups(kernel_rels))
+    assert set(reach.files) < set(groups)
+    for needed in ("ConvolutionFunctions/arm_convolve_s8.c",
+                   "ConvolutionFunctions/arm_depthwise_conv_s8_opt.c",
+                   "ConvolutionFunctions/arm_nn_mat_mult_kernel_s8_s16.c",
+                   "NNSupportFunctions/arm_nn_mat_mult_nt_t_s8.c",
+                   "PoolingFunctions/arm_avgpool_s8.c",
+                   "SoftmaxFunctions/arm_softmax_s8.c",
+                   "NNSupportFunctions/arm_nntables.c"):  # fmt: skip
+        assert f"Source/{needed}" in reach.files, needed
+    assert not any("FullyConnected" in f or "LSTM" in f for f in reach.files)
+    memo = tmp_path / "memo.json"
+    assert cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels, memo) == reach
+    assert cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels, memo) == reach  # memo read
