@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..errors import ModelFileError, ProcessError, TinyMLError
 from .environment import default_core_dir, ensure_converter_python
-from .runner import probe_exit_code, run_worker
+from .runner import Worker, cancel_worker, finish_worker, run_worker, start_worker
 
 __all__ = [
     "ConversionRequest",
@@ -38,8 +38,6 @@ MODEL_SUFFIXES = (*TORCH_SUFFIXES, ".onnx", ".tflite")
 TFLITE_NAME = "model_int8.tflite"
 GOLDEN_NAME = "golden.json"
 REPORT_NAME = "report.json"
-ARENA_START = 16 * 1024
-ARENA_MAX = 256 * 1024 * 1024
 PROGRESS_WIDTH = 44
 
 
@@ -181,38 +179,37 @@ class _Pipeline:
         self.log(progress_line(self.index, self.total, label, seconds, extra))
         return result
 
-    def arena(self, tflite: Path) -> int:
+    def split_step(
+        self, worker: Worker, parts: list[tuple[str, str]], request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a preloaded worker that does several stages its request: a progress line and a
+        report entry per stage, from the seconds the worker measured for each."""
+        result = finish_worker(worker, {"step": worker.tag, "tag": worker.tag, **request})
+        wall = float(result["seconds"])
+        later = sum(float(result.get(f"{part}_seconds", 0.0)) for part, _ in parts[1:])
+        for i, (part, label) in enumerate(parts):
+            self.index += 1
+            # The first stage also carries what the worker did not time itself.
+            seconds = round(wall - later, 2) if i == 0 else float(result[f"{part}_seconds"])
+            self.stages[part] = {"seconds": seconds,
+                                 "peak_rss_mb": float(result.get("peak_rss_mb", 0.0))}
+            if part == "quantize":
+                label = f"int8 quantization ({result.get('samples')} samples)"
+            self.log(progress_line(self.index, self.total, label, seconds))
+        return result
+
+    def start_arena(self, tflite: Path) -> Worker:
+        """Start measuring the arena; it needs only the .tflite, so it runs beside the checks."""
+        request = {"step": "arena_search", "tag": "arena_search", "tflite": str(tflite)}
+        return start_worker(self.python, "arena_search", self.work, step="arena measurement",
+                            request=request)  # fmt: skip
+
+    def finish_arena(self, worker: Worker) -> int:
         """Smallest arena_size (bytes) the TFLM interpreter allocates and invokes in."""
         self.index += 1
-        started = time.monotonic()
-        probes = 0
-
-        def works(size: int) -> bool:
-            nonlocal probes
-            probes += 1
-            req = {"step": "arena_probe", "tflite": str(tflite), "arena_size": size}
-            return probe_exit_code(self.python, req, self.work) == 0
-
-        hi = ARENA_START
-        while not works(hi):
-            if hi >= ARENA_MAX:
-                raise ProcessError("arena measurement", [str(self.python), "arena_probe"], 1,
-                                   f"the model does not run in {ARENA_MAX} bytes of arena",
-                                   hint="Check the model with the TFLite Micro interpreter.")
-            hi *= 2
-        lo = hi // 2 if hi > ARENA_START else 0
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if works(mid):
-                hi = mid
-            else:
-                lo = mid
-        breakdown = run_worker(self.python, {"step": "arena_breakdown", "tag": "arena_breakdown",
-                                             "tflite": str(tflite), "arena_size": hi},
-                               self.work, self.log, step="arena breakdown")
-        self.arena_breakdown = {k: v for k, v in breakdown.items()
-                                if k not in ("seconds", "peak_rss_mb")}
-        seconds = time.monotonic() - started
+        found = finish_worker(worker)
+        hi, probes, seconds = int(found["arena"]), int(found["probes"]), float(found["seconds"])
+        self.arena_breakdown = dict(found["breakdown"])
         self.stages["arena"] = {"seconds": round(seconds, 2), "probes": probes}
         self.log(progress_line(self.index, self.total, "arena size (TFLM host interpreter)",
                                seconds, f"{hi:,} B"))
@@ -279,6 +276,23 @@ def _convert(
     staging: Path,
     log: Callable[[str], None],
 ) -> ConversionResult:
+    workers: list[Worker] = []
+    try:
+        return _convert_steps(request, model, python, work, staging, log, workers)
+    finally:
+        for worker in workers:  # started early, not needed after a failure
+            cancel_worker(worker)
+
+
+def _convert_steps(
+    request: ConversionRequest,
+    model: Path,
+    python: Path,
+    work: Path,
+    staging: Path,
+    log: Callable[[str], None],
+    workers: list[Worker],
+) -> ConversionResult:
     tflite = staging / TFLITE_NAME
     golden = staging / GOLDEN_NAME
     common: dict[str, Any] = {"label": model.name}
@@ -286,6 +300,7 @@ def _convert(
     if model.suffix == ".tflite":
         pipe = _Pipeline(python, work, log, 2)
         shutil.copyfile(model, tflite)
+        workers.append(pipe.start_arena(tflite))
         checks = pipe.step("inspect_tflite", "int8 model checks (TFLM interpreter)", {
             **common, "tflite": str(tflite), "out_golden": str(golden),
             "golden_vectors": request.golden_vectors})
@@ -295,6 +310,10 @@ def _convert(
     else:
         float_steps = 4 + (1 if model.suffix in TORCH_SUFFIXES else 0)
         pipe = _Pipeline(python, work, log, float_steps + 1)
+        # TensorFlow's import (seconds) overlaps the PyTorch export and the data preparation.
+        tf_worker = start_worker(python, "tf_int8", work, step="ONNX -> TensorFlow -> int8",
+                                 preload="tf_int8")
+        workers.append(tf_worker)
         onnx_src = model
         if model.suffix in TORCH_SUFFIXES:
             exported = pipe.step("export_torch", "PyTorch -> ONNX", {
@@ -312,14 +331,12 @@ def _convert(
             "calibration": str(request.calibration.resolve()) if request.calibration else None,
             "validation": str(request.validation.resolve()) if request.validation else None,
             "min_samples": request.min_calibration_samples})
-        tf_info = pipe.step("onnx2tf", "ONNX -> TensorFlow (onnx2tf)", {
-            **common, "onnx": str(work / "model.onnx"), "saved_model": str(work / "saved_model"),
+        tf_info = pipe.split_step(tf_worker, [
+            ("onnx2tf", "ONNX -> TensorFlow (onnx2tf)"), ("quantize", "int8 quantization")], {
+            **common, "onnx": str(work / "model.onnx"), "tf_dir": str(work / "tf"),
             "calib": str(work / "calib.npy"), "input_name": prep["input_name"],
-            "input_shape": prep["input_shape"]})
-        pipe.step("quantize", "int8 quantization", {
-            **common, "saved_model": str(work / "saved_model"), "calib": str(work / "calib.npy"),
-            "layout": tf_info["layout"], "tf_input_shape": tf_info["tf_input_shape"],
-            "out_tflite": str(tflite)})
+            "input_shape": prep["input_shape"], "out_tflite": str(tflite)})
+        workers.append(pipe.start_arena(tflite))
         checks = pipe.step("checks", "checks", {
             **common, "tflite": str(tflite), "onnx": str(work / "model.onnx"),
             "compare_x": str(work / "compare_x.npy"),
@@ -331,7 +348,7 @@ def _convert(
         source_layout, input_layout = layouts(
             len(prep["input_shape"]), tf_info["layout"] == "channels_last")
         report["source_input_shape"] = prep["input_shape"]
-    arena = pipe.arena(tflite)
+    arena = pipe.finish_arena(workers[-1])
     for key in ("peak_rss_mb", "seconds"):
         checks.pop(key, None)
     report.update(checks)

@@ -2,8 +2,7 @@
 
 ``python -m platformio_plugin.convert.worker REQUEST.json RESULT.json`` runs the
 one step named in the request (a module under ``stages/``) and writes
-``{"result": {...}}`` or ``{"error": {"kind", "message", "hint"}}``. With
-``-`` as result path only the exit code matters (arena probes).
+``{"result": {...}}`` or ``{"error": {"kind", "message", "hint"}}``.
 """
 
 from __future__ import annotations
@@ -23,12 +22,10 @@ from .runner import error_to_dict
 STEPS = {
     "export_torch": "torch_export",
     "prepare": "prepare",
-    "onnx2tf": "onnx_to_tf",
-    "quantize": "quantize",
+    "tf_int8": "tf_int8",
     "checks": "checks",
     "inspect_tflite": "checks",
-    "arena_probe": "arena",
-    "arena_breakdown": "arena_breakdown",
+    "arena_search": "arena",
 }
 
 
@@ -39,11 +36,21 @@ def _peak_rss_mb() -> float:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[0] == "--preload":
+        # Import the step's tools now, then wait for the caller's "go" (EOF: not wanted).
+        preload = getattr(importlib.import_module(f"{__package__}.stages.{STEPS[argv[1]]}"),
+                          "preload", None)
+        if preload is not None:
+            preload()
+        if not sys.stdin.readline():
+            return 2
+        argv = argv[2:]
     if len(argv) != 2:
-        print("usage: python -m platformio_plugin.convert.worker REQUEST.json RESULT.json")
+        print("usage: python -m platformio_plugin.convert.worker [--preload STEP] "
+              "REQUEST.json RESULT.json")
         return 2
     request: dict[str, Any] = json.loads(Path(argv[0]).read_text())
-    result_path = None if argv[1] == "-" else Path(argv[1])
+    result_path = Path(argv[1])
     random.seed(0)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     step = str(request["step"])
@@ -55,10 +62,9 @@ def main(argv: list[str]) -> int:
     except TinyMLError as exc:
         answer = {"error": error_to_dict(exc)}
         code = 3
-    if result_path is not None:
-        tmp = result_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(answer, indent=1, sort_keys=True))
-        tmp.replace(result_path)
+    tmp = result_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(answer, indent=1, sort_keys=True))
+    tmp.replace(result_path)
     sys.stdout.flush()
     return code
 

@@ -18,7 +18,11 @@ import pytest
 
 from platformio_plugin import cache, pipeline
 from platformio_plugin.config import BoardSpec, load_config
-from platformio_plugin.convert.environment import default_core_dir
+from platformio_plugin.convert.environment import (
+    ENV_PYTHON,
+    default_core_dir,
+    ensure_converter_python,
+)
 
 from .support import cache_entries, env_section, kill_group, make_project, run, start, wait_for
 
@@ -56,6 +60,18 @@ def outputs(project: Path, env: str) -> dict[str, bytes]:
     for name in ("model.tflite", "golden.json", cache.STAMP_NAME):
         out[f"cache/{entry.name}/{name}"] = (entry / name).read_bytes()
     return out
+
+
+@pytest.fixture
+def slow_converter(tmp_path: Path) -> dict[str, str]:
+    """A converter environment whose every worker starts 4 s late (the product's own option
+    for pointing at an existing environment), so that a conversion outlasts the start of a
+    second build: the real one takes well under a second for these .tflite models."""
+    real = ensure_converter_python(default_core_dir(), lambda _line: None)
+    wrapper = tmp_path / "slow-python"
+    wrapper.write_text(f'#!/bin/sh\nsleep 4\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return {ENV_PYTHON: str(wrapper)}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +116,12 @@ def test_kill_during_conversion_then_build_again(
     tmp_path: Path, shared_models: Path, reference: dict[str, dict]
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B")
-    for delay in (random.uniform(0.05, 1.0), random.uniform(1.0, 4.0)):
+    # The conversion of this .tflite takes well under a second: kill early and later in it.
+    for delay in (random.uniform(0.0, 0.3), random.uniform(0.3, 1.5)):
+        if cache.read_stamp(project / ".pio/build/a/tinyml") is not None:
+            # The previous round finished before its kill: start this one from nothing again.
+            shutil.rmtree(project / ".pio/tinyml-cache")
+            shutil.rmtree(project / ".pio/build/a/tinyml")
         log = tmp_path / "killed.log"
         proc = start(project, "a", log=log)
         assert wait_for(log, CONVERTING, proc), log.read_text()
@@ -189,17 +210,21 @@ def test_two_envs_in_one_run_convert_once(
 
 @pytest.mark.parametrize("envs", [("a", "b"), ("a", "a")], ids=["other envs", "same env"])
 def test_two_builds_at_once_convert_once(
-    tmp_path: Path, shared_models: Path, reference: dict[str, dict], envs: tuple[str, str]
+    tmp_path: Path,
+    shared_models: Path,
+    reference: dict[str, dict],
+    envs: tuple[str, str],
+    slow_converter: dict[str, str],
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    procs = [start(project, envs[0], log=logs[0])]
+    procs = [start(project, envs[0], log=logs[0], env=slow_converter)]
     if envs[0] == envs[1]:
         # PlatformIO's own start of a build (`if not isdir(BUILD_DIR): os.makedirs(...)` in its
         # builder) races when one env starts twice in the same instant, before any plugin runs:
         # the second starts once the first is converting, holding the env's lock.
         assert wait_for(logs[0], CONVERTING, procs[0]), logs[0].read_text()
-    procs.append(start(project, envs[1], log=logs[1]))
+    procs.append(start(project, envs[1], log=logs[1], env=slow_converter))
     codes = [proc.wait(timeout=600) for proc in procs]
     texts = [log.read_text() for log in logs]
     assert sum(t.count(CONVERTING) for t in texts) == 1, texts
@@ -215,11 +240,14 @@ def test_two_builds_at_once_convert_once(
 
 
 def test_killed_lock_holder_never_blocks_the_waiter(
-    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+    tmp_path: Path,
+    shared_models: Path,
+    reference: dict[str, dict],
+    slow_converter: dict[str, str],
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
     holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
-    holder = start(project, "a", log=holder_log)
+    holder = start(project, "a", log=holder_log, env=slow_converter)
     assert wait_for(holder_log, CONVERTING, holder), holder_log.read_text()
     waiter = start(project, "b", log=waiter_log)
     assert wait_for(waiter_log, "LDF Modes", waiter), waiter_log.read_text()

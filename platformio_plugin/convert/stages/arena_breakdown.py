@@ -10,7 +10,6 @@ import ctypes
 import os
 import re
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,11 +27,9 @@ def parse(text: str) -> dict[str, Any]:
     return {"kinds": kinds, **totals}
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
-    from tflite_micro import runtime
-
-    data = Path(request["tflite"]).read_bytes()
-    interp = runtime.Interpreter.from_bytes(data, arena_size=int(request["arena_size"]))
+def measure(runtime: Any, data: bytes, arena_size: int) -> dict[str, Any]:
+    """The breakdown of a model (``data``) run in ``arena_size`` bytes, known to suffice."""
+    interp = runtime.Interpreter.from_bytes(data, arena_size=arena_size)
     shape = [int(d) for d in interp.get_input_details(0)["shape"]]
     interp.set_input(np.zeros(shape, dtype=np.int8), 0)
     interp.invoke()

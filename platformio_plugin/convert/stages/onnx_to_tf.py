@@ -1,4 +1,6 @@
-"""ONNX -> TensorFlow SavedModel with onnx2tf (which makes 3-5-D inputs channels-last)."""
+"""ONNX -> TensorFlow (a Keras model in memory) with onnx2tf, which makes 3-5-D inputs
+channels-last. Nothing is saved: onnx2tf would otherwise write a SavedModel and convert it to
+float32 and float16 .tflite files, none of which the int8 model needs (see tf_int8.py)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ def _seed() -> None:
     tf.random.set_seed(0)
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
+def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The Keras model onnx2tf builds, and how its input relates to the ONNX one."""
     onnx_path = Path(request["onnx"])
-    out_dir = Path(request["saved_model"])
+    out_dir = Path(request["tf_dir"])
     calib = np.load(request["calib"])
     name = str(request["input_name"])
     shape = [int(d) for d in request["input_shape"]]
@@ -55,9 +58,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             model = onnx2tf.convert(
                 input_onnx_file_path=str(onnx_path),
                 output_folder_path=str(out_dir),
-                output_signaturedefs=True,
                 custom_input_op_name_np_data_path=[[name, str(cind_file), 0.0, 1.0]],
                 non_verbose=True,
+                disable_model_save=True,
             )
         except SystemExit as exc:  # onnx2tf reports errors with sys.exit(1)
             print(buffer.getvalue())
@@ -68,8 +71,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                 "simplify the model (onnxsim) or replace the op in PyTorch.",
             ) from None
     print(buffer.getvalue())
-    if not (out_dir / "saved_model.pb").is_file():
-        raise ConversionError(f"onnx2tf produced no SavedModel for {onnx_path.name}: "
+    if model is None or not getattr(model, "inputs", None):
+        raise ConversionError(f"onnx2tf produced no model for {onnx_path.name}: "
                               f"{_last_error(buffer.getvalue())}", "")
     tf_shape = [int(d) if d is not None else 1 for d in model.inputs[0].shape]
     if tf_shape == shape:
@@ -80,7 +83,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         raise ConversionError(
             f"onnx2tf made the input {tf_shape} from the model's {shape}; pio-tinyml cannot map "
             "the calibration data to it.", "Please report this model.")
-    return {"tf_input_shape": tf_shape, "layout": layout}
+    return model, {"tf_input_shape": tf_shape, "layout": layout}
 
 
 def _last_error(text: str) -> str:

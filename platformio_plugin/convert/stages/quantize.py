@@ -1,4 +1,4 @@
-"""SavedModel -> full-int8 .tflite with TFLiteConverter and the calibration samples."""
+"""Keras model -> full-int8 .tflite with TFLiteConverter and the calibration samples."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 from ...errors import ConversionError
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
+def from_keras(model: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """``request``: calib (.npy), layout and tf_input_shape (from onnx_to_tf), out_tflite."""
     import tensorflow as tf
 
     random.seed(0)
@@ -29,7 +30,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         for s in samples:
             yield [s]
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(request["saved_model"])
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
