@@ -108,6 +108,9 @@ def pio_environ(core: Path) -> dict[str, str]:
         PATH=os.pathsep.join([str(VENV_BIN), environ.get("PATH", "")]),
     )
     environ.pop("PLATFORMIO_BUILD_DIR", None)
+    # As on a user's machine, Python caches compiled modules: pip precompiled PlatformIO's, and
+    # a machine-wide PYTHONDONTWRITEBYTECODE would make only the plugin's recompile every run.
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
     return environ
 
 
