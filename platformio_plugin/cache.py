@@ -150,16 +150,19 @@ def publish_dir(staging: Path, final: Path) -> None:
         raise unwritable(final, exc) from None
 
 
+def _open_lock(lock_path: Path) -> IO[str]:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return lock_path.open("a+")
+    except OSError as exc:
+        raise unwritable(lock_path, exc) from None
+
+
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
     """An exclusive advisory lock (flock): released by the kernel if the holder dies,
     so a killed build never leaves a dead lock behind."""
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = lock_path.open("a+")
-    except OSError as exc:
-        raise unwritable(lock_path, exc) from None
-    with handle:
+    with _open_lock(lock_path) as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         except OSError as exc:  # pragma: no cover - file systems without flock
@@ -187,11 +190,7 @@ def hold_until_exit(lock_path: Path, on_wait: Callable[[str], None]) -> None:
     key = str(lock_path)
     if key in _HELD:  # a second flock of the same file in one process would block forever
         return
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = lock_path.open("a+")
-    except OSError as exc:
-        raise unwritable(lock_path, exc) from None
+    handle = _open_lock(lock_path)
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -236,14 +236,18 @@ def convert_model(
     work = out.parent / f".{out.name}.work"
     shutil.rmtree(work, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    workers: list[Worker] = []  # started ahead of their step: stopped if a step fails
     try:
-        result = _convert(request, model, python, work, staging, log)
+        result = _convert(request, model, python, work, staging, log, workers)
         _publish(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if not isinstance(exc, ProcessError):  # a crash keeps its log for the report
             shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        for worker in workers:
+            cancel_worker(worker)
     shutil.rmtree(work, ignore_errors=True)
     return ConversionResult(
         tflite=out / TFLITE_NAME,
@@ -269,22 +273,6 @@ def _publish(staging: Path, out: Path) -> None:
 
 
 def _convert(
-    request: ConversionRequest,
-    model: Path,
-    python: Path,
-    work: Path,
-    staging: Path,
-    log: Callable[[str], None],
-) -> ConversionResult:
-    workers: list[Worker] = []
-    try:
-        return _convert_steps(request, model, python, work, staging, log, workers)
-    finally:
-        for worker in workers:  # started early, not needed after a failure
-            cancel_worker(worker)
-
-
-def _convert_steps(
     request: ConversionRequest,
     model: Path,
     python: Path,

@@ -88,7 +88,6 @@ def _describe(returncode: int) -> str:
 class Worker:
     """A started worker process and the files of its step."""
 
-    python: Path
     tag: str
     name: str
     cmd: list[str]
@@ -132,7 +131,7 @@ def start_worker(
         env=worker_environment(python),
         cwd=str(work_dir),
     )
-    return Worker(python, tag, step, cmd, req_path, res_path, log_path, proc, log_file,
+    return Worker(tag, step, cmd, req_path, res_path, log_path, proc, log_file,
                   waiting=bool(preload))  # fmt: skip
 
 

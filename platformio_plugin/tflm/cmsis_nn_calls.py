@@ -12,14 +12,16 @@ to the whole groups (``unresolved`` in the result), never to a link error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
+
+from .. import cache
+from ..errors import BuildFolderError
 
 _COMMENT_OR_LITERAL = re.compile(
     r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S
@@ -140,14 +142,8 @@ def reachable_files(
     reach = _reach(cmsis_nn, kernel_files)
     if memo is not None:
         record = {"stamp": stamp, "files": reach.files, "unresolved": reach.unresolved}
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=memo.parent, prefix=f".{memo.name}.")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle, indent=1)
-            os.replace(tmp, memo)
-        except OSError:
-            pass  # only a memo
+        with contextlib.suppress(BuildFolderError):  # only a memo
+            cache.write_atomic(memo, json.dumps(record, indent=1))
     return reach
 
 

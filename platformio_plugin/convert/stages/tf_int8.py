@@ -7,7 +7,6 @@ each part are returned, so the progress lines and the report keep both stages.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -16,7 +15,6 @@ from . import onnx_to_tf, quantize
 
 def preload() -> None:
     """Import TensorFlow and onnx2tf while the steps before this one run."""
-    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")  # before TensorFlow loads
     import onnx2tf  # noqa: F401 - imports tensorflow
     import tensorflow  # noqa: F401
 
