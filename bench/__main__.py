@@ -23,21 +23,41 @@ ORDER = ("first-build", "rebuild", "convert", "firmware")  # rebuild reuses firs
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny inputs (hello_world only, 1 run): checks that it all runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny inputs (hello_world only, 1 run): checks that it all runs",
+    )
     parser.add_argument("--only", default="", help="comma-separated: " + ",".join(ORDER))
-    parser.add_argument("--runs", type=int, default=5,
-                        help="timed runs per side for the whole-process timings (default 5)")
-    parser.add_argument("--build-runs", type=int, default=1,
-                        help="timed runs per side for the first TFLM build (default 1)")
-    parser.add_argument("--tree-sample", type=int, default=1, metavar="K",
-                        help="first-build: compile every K-th file of TFLM's whole tree and "
-                             "scale its time by the file count (default 1: every file)")
-    parser.add_argument("--firmware-envs", default="",
-                        help="firmware: comma-separated envs (default: all)")
-    parser.add_argument("--plugin-ref", default="HEAD",
-                        help="git ref of the plugin to measure (default HEAD: the committed "
-                             "plugin, unpacked in the output folder)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="timed runs per side for the whole-process timings (default 5)",
+    )
+    parser.add_argument(
+        "--build-runs",
+        type=int,
+        default=1,
+        help="timed runs per side for the first TFLM build (default 1)",
+    )
+    parser.add_argument(
+        "--tree-sample",
+        type=int,
+        default=1,
+        metavar="K",
+        help="first-build: compile every K-th file of TFLM's whole tree and "
+        "scale its time by the file count (default 1: every file)",
+    )
+    parser.add_argument(
+        "--firmware-envs", default="", help="firmware: comma-separated envs (default: all)"
+    )
+    parser.add_argument(
+        "--plugin-ref",
+        default="HEAD",
+        help="git ref of the plugin to measure (default HEAD: the committed "
+        "plugin, unpacked in the output folder)",
+    )
     parser.add_argument("--out", type=Path, default=common.BENCH / "out")
     args = parser.parse_args(argv)
     chosen = [n for n in ORDER if not args.only or n in args.only.split(",")]
@@ -48,10 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     plugin, commit = common.plugin_snapshot(out / "plugin", args.plugin_ref)
-    ctx = common.Context(out=out, core=common.private_core(out / "core"), quick=args.quick,
-                         runs=runs, build_runs=1 if args.quick else args.build_runs,
-                         tree_sample=max(1, args.tree_sample),
-                         firmware_envs=tuple(filter(None, args.firmware_envs.split(","))))
+    ctx = common.Context(
+        out=out,
+        core=common.private_core(out / "core"),
+        quick=args.quick,
+        runs=runs,
+        build_runs=1 if args.quick else args.build_runs,
+        tree_sample=max(1, args.tree_sample),
+        firmware_envs=tuple(filter(None, args.firmware_envs.split(","))),
+    )
     results: dict[str, Any] = {
         "date": datetime.date.today().isoformat(),
         "command": "bench/run " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -22,7 +22,8 @@ PIO = VENV_BIN / "pio"
 SHARED_CORE = REPO / ".pio-core"
 # The project's public test models (see tests/helpers/shared.py): shared/models beside the repo.
 SHARED_MODELS = Path(
-    os.environ.get("PIO_TINYML_SHARED_MODELS") or REPO.parent / "shared" / "models")
+    os.environ.get("PIO_TINYML_SHARED_MODELS") or REPO.parent / "shared" / "models"
+)
 MNIST = REPO / "examples" / "mnist-pytorch"
 
 
@@ -52,13 +53,17 @@ _plugin_root: list[Path] = []
 def plugin_snapshot(dest: Path, ref: str = "HEAD") -> tuple[Path, str]:
     """The library part of the repository (the plugin) as committed at ``ref``, unpacked in
     ``dest``: what the benchmark measures does not change when the working tree does."""
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", ref], capture_output=True,
-                            text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", ref], capture_output=True, text=True, check=True
+    ).stdout.strip()
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit,
-                              *PLUGIN_PARTS], capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", commit, *PLUGIN_PARTS],
+        capture_output=True,
+        check=True,
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     _plugin_root[:] = [dest]
     sys.path.insert(0, str(dest))  # the benchmark's own imports of platformio_plugin too
@@ -94,8 +99,9 @@ def private_core(dest: Path) -> Path:
 def converter_python(core: Path) -> Path:
     envs = sorted((core / "tinyml").glob("converter-*/bin/python"))
     if not envs:
-        raise SystemExit("bench: no converter environment (python -m platformio_plugin "
-                         "setup-converter)")
+        raise SystemExit(
+            "bench: no converter environment (python -m platformio_plugin setup-converter)"
+        )
     return envs[-1]
 
 
@@ -121,12 +127,21 @@ class Timed:
     output: str
 
 
-def run_timed(command: list[str], cwd: Path, environ: Optional[dict[str, str]] = None,
-              timeout: float = 3600) -> Timed:
+def run_timed(
+    command: list[str], cwd: Path, environ: Optional[dict[str, str]] = None, timeout: float = 3600
+) -> Timed:
     """Wall time of one whole process (start to exit), stdout and stderr together."""
     started = time.perf_counter()
-    proc = subprocess.run(command, cwd=cwd, env=environ, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        command,
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return Timed(time.perf_counter() - started, proc.returncode, proc.stdout)
 
 
@@ -140,8 +155,9 @@ def pio(args: list[str], project: Path, core: Path, timeout: float = 3600) -> Ti
     return run_timed([str(PIO), *args], project, pio_environ(core), timeout)
 
 
-def ab_medians(a: Callable[[], float], b: Callable[[], float], runs: int,
-               warmup: bool = True) -> dict[str, Any]:
+def ab_medians(
+    a: Callable[[], float], b: Callable[[], float], runs: int, warmup: bool = True
+) -> dict[str, Any]:
     """Interleaved A B A B ... timings after one warm-up of each; medians and the ratio of
     medians, plus the median of the per-pair ratios (robust to drift on a shared machine)."""
     if warmup:
@@ -167,8 +183,7 @@ def ab_medians(a: Callable[[], float], b: Callable[[], float], runs: int,
 def absolutize(ini_text: str) -> str:
     """An example's platformio.ini made to work from a copy elsewhere."""
     text = ini_text.replace("symlink://../../platforms/", f"symlink://{REPO / 'platforms'}/")
-    return re.sub(r"symlink://\.\./\.\.(?=\s|$)", f"symlink://{plugin_root()}", text,
-                  flags=re.M)
+    return re.sub(r"symlink://\.\./\.\.(?=\s|$)", f"symlink://{plugin_root()}", text, flags=re.M)
 
 
 def copy_example(example: Path, dest: Path) -> Path:
@@ -199,8 +214,11 @@ def machine() -> dict[str, Any]:
 
     def version(cmd: list[str]) -> str:
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout \
-                .splitlines()[0].strip()
+            return (
+                subprocess.run(cmd, capture_output=True, text=True, check=False)
+                .stdout.splitlines()[0]
+                .strip()
+            )
         except (OSError, IndexError):
             return ""
 

@@ -34,8 +34,10 @@ def run(ctx: Context) -> dict[str, Any]:
         shutil.rmtree(project / ".pio" / "tinyml-cache", ignore_errors=True)
         for sub in ("tinyml", "tinyml-logs"):
             shutil.rmtree(build / ENV / sub, ignore_errors=True)
-        result = must(common.pio(["run", "-e", ENV, "-t", "tinyml-info"], project, ctx.core),
-                      "plugin conversion")
+        result = must(
+            common.pio(["run", "-e", ENV, "-t", "tinyml-info"], project, ctx.core),
+            "plugin conversion",
+        )
         if "converting" not in result.output:
             raise SystemExit(f"bench: the plugin did not convert:\n{result.output[-3000:]}")
         plugin_logs.append(result.output)
@@ -45,12 +47,22 @@ def run(ctx: Context) -> dict[str, Any]:
         shutil.rmtree(seed_dir, ignore_errors=True)
         seed_dir.mkdir(parents=True)
         commands = {
-            "torch.onnx.export": [py, str(seed / "export_onnx.py"), str(models / "digits_cnn.py"),
-                                  str(models / "digits_cnn.pth"), "model.onnx", "1,1,8,8"],
-            "onnx2tf": [py, "-m", "onnx2tf", "-i", "model.onnx", "-o", "saved_model", "-osd",
-                        "-n"],
-            "TFLiteConverter int8": [py, str(seed / "quantize.py"), "saved_model",
-                                     str(models / "calibration.npy"), "model.tflite"],
+            "torch.onnx.export": [
+                py,
+                str(seed / "export_onnx.py"),
+                str(models / "digits_cnn.py"),
+                str(models / "digits_cnn.pth"),
+                "model.onnx",
+                "1,1,8,8",
+            ],
+            "onnx2tf": [py, "-m", "onnx2tf", "-i", "model.onnx", "-o", "saved_model", "-osd", "-n"],
+            "TFLiteConverter int8": [
+                py,
+                str(seed / "quantize.py"),
+                "saved_model",
+                str(models / "calibration.npy"),
+                "model.tflite",
+            ],
             "xxd -i": ["sh", "-c", "xxd -i model.tflite > model_data.h"],
         }
         total = 0.0
@@ -73,10 +85,10 @@ def run(ctx: Context) -> dict[str, Any]:
         "a": "plugin: pio run -t tinyml-info, cold (.pth -> int8 .tflite -> headers)",
         "b": "seed: torch.onnx.export, onnx2tf, TFLiteConverter, xxd -i (separate processes)",
         "timing": timing,
-        "seed_stages_median_s": {k: round(statistics.median(v[-n:]), 3)
-                                 for k, v in stages.items()},
+        "seed_stages_median_s": {k: round(statistics.median(v[-n:]), 3) for k, v in stages.items()},
         "plugin_log": [ln for ln in plugin_logs[-1].splitlines() if ln.startswith("TinyML:")]
-        if plugin_logs else [],
+        if plugin_logs
+        else [],
         "plugin_steps_s": _steps(plugin_logs[-1]) if plugin_logs else {},
         "goal": "ratio <= 0.8",
     }
@@ -90,4 +102,3 @@ def _steps(output: str) -> dict[str, float]:
         if m:
             steps[m.group(1).strip()[:60]] = float(m.group(2))
     return steps
-

@@ -41,8 +41,9 @@ ENVS = (  # in order of importance: a run cut short still has the main numbers
     FirmwareEnv("m4-reference", "mps2-an386", "reference"),
     FirmwareEnv("m0plus-cmsis-nn", "mps2-m0plus", "cmsis-nn"),
     FirmwareEnv("m0plus-reference", "mps2-m0plus", "reference"),
-    FirmwareEnv("m4-cmsis-nn-all-ops", "mps2-an386", "cmsis-nn", all_ops=True,
-                per_model_sizes=True),
+    FirmwareEnv(
+        "m4-cmsis-nn-all-ops", "mps2-an386", "cmsis-nn", all_ops=True, per_model_sizes=True
+    ),
     FirmwareEnv("m7-cmsis-nn", "mps2-an500", "cmsis-nn"),
     FirmwareEnv("m33-cmsis-nn", "mps2-an505", "cmsis-nn"),
 )
@@ -53,8 +54,9 @@ def build_plugin(out: Path) -> Path:
     """Compile bench/qemu_insn/insn_count.c with the system gcc."""
     so = out / "libinsn_count.so"
     src = common.BENCH / "qemu_insn" / "insn_count.c"
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-o", str(so),
-                    str(src)], check=True)
+    subprocess.run(
+        ["gcc", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-o", str(so), str(src)], check=True
+    )
     return so
 
 
@@ -66,12 +68,30 @@ def mnist_tflite(ctx: Context) -> Path:
     out = ctx.out / "mnist-convert"
     shutil.rmtree(out, ignore_errors=True)
     models = common.MNIST / "models"
-    must(common.run_timed([
-        str(common.VENV_BIN / "python"), "-m", "platformio_plugin", "convert",
-        str(models / "digits_cnn.pth"), "--out", str(out), "--input-shape", "1,1,8,8",
-        "--model-class", f"{models / 'digits_cnn.py'}:{MNIST_CLASS}",
-        "--calibration", str(models / "calibration.npy"), "--core-dir", str(ctx.core),
-    ], common.plugin_root(), common.pio_environ(ctx.core)), "converting the mnist example")
+    must(
+        common.run_timed(
+            [
+                str(common.VENV_BIN / "python"),
+                "-m",
+                "platformio_plugin",
+                "convert",
+                str(models / "digits_cnn.pth"),
+                "--out",
+                str(out),
+                "--input-shape",
+                "1,1,8,8",
+                "--model-class",
+                f"{models / 'digits_cnn.py'}:{MNIST_CLASS}",
+                "--calibration",
+                str(models / "calibration.npy"),
+                "--core-dir",
+                str(ctx.core),
+            ],
+            common.plugin_root(),
+            common.pio_environ(ctx.core),
+        ),
+        "converting the mnist example",
+    )
     found = sorted(out.rglob("*.tflite"))
     if not found:
         raise SystemExit(f"bench: no .tflite in {out}")
@@ -103,8 +123,10 @@ def ini_text(envs: list[FirmwareEnv]) -> str:
     for e in envs:
         lines += [f"[env:{e.name}]", f"board = {e.board}", f"custom_tinyml_kernels = {e.kernels}"]
         if e.all_ops:
-            lines += ["custom_tinyml_runtime = none",
-                      f"extra_scripts = post:{common.BENCH / 'firmware' / 'all_ops.py'}"]
+            lines += [
+                "custom_tinyml_runtime = none",
+                f"extra_scripts = post:{common.BENCH / 'firmware' / 'all_ops.py'}",
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -130,20 +152,29 @@ def models_header(names: list[str], all_ops: bool) -> str:
             "#define BENCH_RESOLVER AllOps",
         ]
     else:
-        lines += ["template <class M>", "using Generated = M;  // the generated RegisterOps()",
-                  "#define BENCH_RESOLVER Generated"]
+        lines += [
+            "template <class M>",
+            "using Generated = M;  // the generated RegisterOps()",
+            "#define BENCH_RESOLVER Generated",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def elf_sizes(elf: Path) -> dict[str, int]:
-    text = subprocess.run(["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True,
-                          text=True, check=True).stdout.splitlines()[1].split()
+    text = (
+        subprocess.run(
+            ["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True, text=True, check=True
+        )
+        .stdout.splitlines()[1]
+        .split()
+    )
     return {"text": int(text[0]), "data": int(text[1]), "bss": int(text[2])}
 
 
 def marker_address(elf: Path) -> int:
-    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
+    ).stdout
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[2] == "bench_mark":
@@ -156,21 +187,30 @@ def run_counted(build_dir: Path, plugin: Path, log: Path) -> tuple[str, list[int
     failed ("" when it exited with 0; the models before the failing one still count)."""
     exec_info = json.loads((build_dir / "exec.json").read_text())
     elf = build_dir / "firmware.elf"
-    command = [*exec_info["command"], "-plugin",
-               f"{plugin},marker={hex(marker_address(elf))}", "-d", "plugin", "-D", str(log)]
+    command = [
+        *exec_info["command"],
+        "-plugin",
+        f"{plugin},marker={hex(marker_address(elf))}",
+        "-d",
+        "plugin",
+        "-D",
+        str(log),
+    ]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
     error = ""
     if proc.returncode != 0:
         error = f"exit {proc.returncode}: " + " / ".join(
-            ln for ln in proc.stdout.splitlines()[-3:] if not ln.startswith("bench: model"))
+            ln for ln in proc.stdout.splitlines()[-3:] if not ln.startswith("bench: model")
+        )
         say(f"firmware failed: {error}")
     marks = [int(m) for m in re.findall(r"insn_count: mark (\d+)", log.read_text())]
     return proc.stdout, marks, error
 
 
 def parse_run(stdout: str, marks: list[int]) -> dict[str, dict[str, Any]]:
-    rows = re.findall(r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+)",
-                      stdout)
+    rows = re.findall(
+        r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+)", stdout
+    )
     if len(marks) < 2 * len(rows):
         raise SystemExit(f"bench: {len(marks)} marks for {len(rows)} models:\n{stdout}")
     out: dict[str, dict[str, Any]] = {}
@@ -217,11 +257,12 @@ def run(ctx: Context) -> dict[str, Any]:
 
     info = common.pio(["run", "-e", envs[0].name, "-t", "tinyml-info"], project, ctx.core)
     model_macs = macs(must(info, "tinyml-info").output)
-    result: dict[str, Any] = {"models": {n: {"macs": model_macs.get(n)} for n in names},
-                              "envs": {}}
+    result: dict[str, Any] = {"models": {n: {"macs": model_macs.get(n)} for n in names}, "envs": {}}
     for e in envs:
-        say(f"firmware: building {e.name} ({e.board}, {e.kernels}"
-            f"{', all ops' if e.all_ops else ''})")
+        say(
+            f"firmware: building {e.name} ({e.board}, {e.kernels}"
+            f"{', all ops' if e.all_ops else ''})"
+        )
         header.write_text(models_header(names, e.all_ops))
         built = must(common.pio(["run", "-e", e.name], project, ctx.core), f"building {e.name}")
         build_dir = project / ".pio" / "build" / e.name
@@ -231,7 +272,9 @@ def run(ctx: Context) -> dict[str, Any]:
             m = model_macs.get(name)
             row["insn_per_mac"] = round(row["instructions"] / m, 3) if m else None
         env_result: dict[str, Any] = {
-            "board": e.board, "kernels": e.kernels, "all_ops": e.all_ops,
+            "board": e.board,
+            "kernels": e.kernels,
+            "all_ops": e.all_ops,
             "build_s": round(built.seconds, 1),
             "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
             "firmware_all_models": elf_sizes(build_dir / "firmware.elf"),
@@ -249,8 +292,10 @@ def run(ctx: Context) -> dict[str, Any]:
         result["envs"][e.name] = env_result
         result["ratios"] = ratios(result)
         common.write_json(ctx.out / "firmware.partial.json", result)
-        say(f"firmware: {e.name}: " + ", ".join(
-            f"{n} {r['instructions']:,} insn" for n, r in per_model.items()))
+        say(
+            f"firmware: {e.name}: "
+            + ", ".join(f"{n} {r['instructions']:,} insn" for n, r in per_model.items())
+        )
     header.write_text(models_header(names, False))
     result["ratios"] = ratios(result)
     return result
@@ -277,7 +322,8 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         allops = result["envs"].get("m4-cmsis-nn-all-ops", {}).get("models", {}).get(model, {})
         if "sizes" in gen and "sizes" in allops:
             row["generated_vs_all_ops_text"] = round(
-                gen["sizes"]["text"] / allops["sizes"]["text"], 3)
+                gen["sizes"]["text"] / allops["sizes"]["text"], 3
+            )
         if gen:
             row["m4_arena_slack_pct"] = gen["arena_slack_pct"]
         out[model] = row

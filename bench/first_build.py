@@ -29,11 +29,29 @@ ENV = "mps2-an386"
 JOBS = 2
 NOT_LIBRARY = {
     # other targets' platform files and other vendors' kernels
-    "arc_custom", "arc_emsdp", "bluepill", "ceva", "chre", "cortex_m_corstone_300",
-    "cortex_m_generic", "hexagon", "riscv32_generic", "arc_mli", "ethos_u", "xtensa",
+    "arc_custom",
+    "arc_emsdp",
+    "bluepill",
+    "ceva",
+    "chre",
+    "cortex_m_corstone_300",
+    "cortex_m_generic",
+    "hexagon",
+    "riscv32_generic",
+    "arc_mli",
+    "ethos_u",
+    "xtensa",
     # not library code
-    "benchmarks", "docs", "examples", "integration_tests", "models", "python", "testing",
-    "tools", "test_data_generation", "testdata",
+    "benchmarks",
+    "docs",
+    "examples",
+    "integration_tests",
+    "models",
+    "python",
+    "testing",
+    "tools",
+    "test_data_generation",
+    "testdata",
 }
 
 
@@ -62,8 +80,9 @@ def whole_tree(trees: Any) -> list[tuple[Path, str]]:
 
 
 def board_flags() -> list[str]:
-    board = json.loads((common.REPO / "platforms" / "emulated-cortex-m" / "boards" /
-                        f"{ENV}.json").read_text())["build"]
+    board = json.loads(
+        (common.REPO / "platforms" / "emulated-cortex-m" / "boards" / f"{ENV}.json").read_text()
+    )["build"]
     flags = [f"-mcpu={board['cpu']}", "-mthumb"]
     if board.get("fpu"):
         flags += [f"-mfloat-abi={board.get('float_abi', 'hard')}", f"-mfpu={board['fpu']}"]
@@ -71,11 +90,14 @@ def board_flags() -> list[str]:
 
 
 def compile_tree(out: Path, limit: int | None, sample: int = 1) -> dict[str, Any]:
+    from platformio_plugin.tflm import flatbuffers_patch
     from platformio_plugin.tflm import selection as sel
     from platformio_plugin.tflm import sources as src
 
     trees = src.resolve_sources(kernels="cmsis-nn")
-    overlay = src.write_flatbuffers_overlay(trees, out / "include")
+    overlay = flatbuffers_patch.write_overlay(
+        flatbuffers_patch.patched_headers(trees), out / "include"
+    )
     selection = sel.select(trees, [], "cmsis-nn", overlay_include=overlay)
     includes = [f"-I{p}" for p in selection.include_dirs]
     defines = [f"-D{d}" if v is None else f"-D{d}={v}" for d, v in selection.defines]
@@ -95,8 +117,17 @@ def compile_tree(out: Path, limit: int | None, sample: int = 1) -> dict[str, Any
             tool = ["arm-none-eabi-g++", f"-std={sel.CXX_STD}", *sel.TFLM_CXXFLAGS]
         else:
             tool = ["arm-none-eabi-gcc", f"-std={sel.C_STD}"]
-        cmd = [*tool, *flags, opt, *defines, *includes, "-c", str(path), "-o",
-               str(objdir / f"{i}.o")]
+        cmd = [
+            *tool,
+            *flags,
+            opt,
+            *defines,
+            *includes,
+            "-c",
+            str(path),
+            "-o",
+            str(objdir / f"{i}.o"),
+        ]
         return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
     started = time.perf_counter()
@@ -120,12 +151,15 @@ def quick_project(dest: Path) -> Path:
     project = common.copy_example(common.MNIST, dest)
     shutil.rmtree(project / "models")
     (project / "models").mkdir()
-    shutil.copyfile(common.SHARED_MODELS / "tflm_hello_world" / "hello_world_int8.tflite",
-                    project / "models" / "hello_world_int8.tflite")
+    shutil.copyfile(
+        common.SHARED_MODELS / "tflm_hello_world" / "hello_world_int8.tflite",
+        project / "models" / "hello_world_int8.tflite",
+    )
     (project / "src" / "main.cpp").write_text(
         '#include "tinyml/hello_world_int8.h"\n#include "tinyml/model.h"\n'
         "tinyml::Model<tinyml::hello_world_int8> model;\n"
-        "int main() { return model.begin() ? 0 : 1; }\n")
+        "int main() { return model.begin() ? 0 : 1; }\n"
+    )
     ini = project / "platformio.ini"
     ini.write_text(ini.read_text().replace("custom_tinyml_input_shape = 1, 1, 8, 8", ""))
     return project
@@ -133,8 +167,11 @@ def quick_project(dest: Path) -> Path:
 
 def run(ctx: Context) -> dict[str, Any]:
     work = ctx.out / "first-build"
-    project = (quick_project(work / "plugin") if ctx.quick
-               else common.copy_example(common.MNIST, work / "plugin"))
+    project = (
+        quick_project(work / "plugin")
+        if ctx.quick
+        else common.copy_example(common.MNIST, work / "plugin")
+    )
     # Convert once, outside the timing (the conversion cache survives the build folder).
     must(common.pio(["run", "-e", ENV, "-t", "tinyml-info"], project, ctx.core), "conversion")
     build_dir = project / ".pio" / "build" / ENV
@@ -144,11 +181,13 @@ def run(ctx: Context) -> dict[str, Any]:
         shutil.rmtree(build_dir, ignore_errors=True)
         shutil.rmtree(ctx.core / "tinyml" / "tflm-lib", ignore_errors=True)
         built = must(common.pio(["run", "-e", ENV], project, ctx.core), "first build")
-        a_runs.append({
-            "seconds": round(built.seconds, 1),
-            "objects": len(list(build_dir.rglob("*.o"))),
-            "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
-        })
+        a_runs.append(
+            {
+                "seconds": round(built.seconds, 1),
+                "objects": len(list(build_dir.rglob("*.o"))),
+                "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
+            }
+        )
         b_runs.append(compile_tree(work / "tree", 20 if ctx.quick else None, ctx.tree_sample))
     ctx.shared["rebuild_project"] = str(project)
     import statistics
@@ -158,9 +197,12 @@ def run(ctx: Context) -> dict[str, Any]:
     return {
         "a": "plugin: first `pio run` of examples/mnist-pytorch (mps2-an386), whole process",
         "b": "TFLM's whole library tree + CMSIS-NN, same flags, 2 jobs, compile only"
-             + (" (quick: first 20 files only)" if ctx.quick else "")
-             + (f" (every {ctx.tree_sample}th file compiled, time and counts scaled)"
-                if ctx.tree_sample > 1 else ""),
+        + (" (quick: first 20 files only)" if ctx.quick else "")
+        + (
+            f" (every {ctx.tree_sample}th file compiled, time and counts scaled)"
+            if ctx.tree_sample > 1
+            else ""
+        ),
         "runs": ctx.build_runs,
         "plugin": a_runs,
         "whole_tree": b_runs,

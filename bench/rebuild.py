@@ -37,14 +37,16 @@ def plugin_project(ctx: Context) -> Path:
 def archive(build: Path, core: Path) -> Path:
     """The TFLM archive A links: in its build folder, or in the core dir's shared cache."""
     found = sorted(build.glob("tinyml-tflm-*/libtinyml-tflm.a"))
-    found = found or sorted((core / "tinyml").glob("tflm-lib/*/libtinyml-tflm.a"),
-                            key=lambda p: p.stat().st_mtime)
+    found = found or sorted(
+        (core / "tinyml").glob("tflm-lib/*/libtinyml-tflm.a"), key=lambda p: p.stat().st_mtime
+    )
     if not found:
         raise SystemExit(f"bench: no libtinyml-tflm.a in {build} or the core dir's cache")
     return found[-1]
 
 
 def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
+    from platformio_plugin.tflm import flatbuffers_patch
     from platformio_plugin.tflm import selection as sel
     from platformio_plugin.tflm import sources as src
 
@@ -52,8 +54,12 @@ def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(plugin / "src", dest / "src")
-    shutil.copytree(build / "tinyml", dest / "src", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("*.json", "*.stamp", "test*"))
+    shutil.copytree(
+        build / "tinyml",
+        dest / "src",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("*.json", "*.stamp", "test*"),
+    )
     runtime = common.plugin_root() / "src" / "tinyml"
     for name in ("model.h", "golden.h", "debug_log.cc"):
         shutil.copyfile(runtime / name, dest / "src" / "tinyml" / name)
@@ -61,20 +67,25 @@ def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
     prebuilt.mkdir()
     shutil.copyfile(archive(build, core), prebuilt / "libtinyml-tflm.a")
     trees = src.resolve_sources(kernels="cmsis-nn")
-    src.write_flatbuffers_overlay(trees, prebuilt / "include")
+    flatbuffers_patch.write_overlay(flatbuffers_patch.patched_headers(trees), prebuilt / "include")
     selection = sel.select(trees, [], "cmsis-nn", overlay_include=prebuilt / "include")
     flags = [f"-I{p}" for p in selection.include_dirs]
     flags += [f"-D{d}" if v is None else f"-D{d}={v}" for d, v in selection.defines]
     flags += [f"-std={sel.CXX_STD}", f"-L{prebuilt}", "-ltinyml-tflm"]
-    (dest / "platformio.ini").write_text("\n".join([
-        "; The mnist example without the plugin: generated files and TFLM committed by hand.",
-        f"[env:{ENV}]",
-        f"platform = symlink://{common.REPO}/platforms/emulated-cortex-m",
-        f"board = {ENV}",
-        "build_flags =",
-        *[f"  {f}" for f in flags],
-        "",
-    ]))
+    (dest / "platformio.ini").write_text(
+        "\n".join(
+            [
+                "; The mnist example without the plugin: generated files and TFLM committed "
+                "by hand.",
+                f"[env:{ENV}]",
+                f"platform = symlink://{common.REPO}/platforms/emulated-cortex-m",
+                f"board = {ENV}",
+                "build_flags =",
+                *[f"  {f}" for f in flags],
+                "",
+            ]
+        )
+    )
     return dest
 
 
@@ -89,11 +100,17 @@ def run(ctx: Context) -> dict[str, Any]:
         outputs[key] = result.output
         return result.seconds
 
-    timing = common.ab_medians(lambda: side(plugin, "plugin"), lambda: side(handmade, "handmade"),
-                               ctx.runs, warmup=not ctx.quick)
+    timing = common.ab_medians(
+        lambda: side(plugin, "plugin"),
+        lambda: side(handmade, "handmade"),
+        ctx.runs,
+        warmup=not ctx.quick,
+    )
     if "models up to date" not in outputs.get("plugin", ""):
-        raise SystemExit("bench: the plugin's no-change rebuild did not report up to date:\n"
-                         + outputs.get("plugin", "")[-3000:])
+        raise SystemExit(
+            "bench: the plugin's no-change rebuild did not report up to date:\n"
+            + outputs.get("plugin", "")[-3000:]
+        )
     return {
         "a": "plugin: `pio run -e mps2-an386`, nothing changed",
         "b": "hand-made: generated files in src/, prebuilt TFLM archive, no plugin",

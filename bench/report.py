@@ -41,14 +41,18 @@ def render(results: dict[str, Any]) -> str:
     summary = ["| # | Benchmark | A | B | A/B | Goal | |", "|---|---|---|---|---|---|---|"]
     if "rebuild" in b:
         t = b["rebuild"]["timing"]
-        summary.append(f"| 1 | no-change rebuild (median of {t['runs']}) | plugin "
-                       f"{t['a_median_s']} s | hand-made {t['b_median_s']} s | {t['ratio']} "
-                       f"(pairs {t['pair_ratio_median']}) | <= 1.05 | {_ok(t['ratio'], 1.05)} |")
+        summary.append(
+            f"| 1 | no-change rebuild (median of {t['runs']}) | plugin "
+            f"{t['a_median_s']} s | hand-made {t['b_median_s']} s | {t['ratio']} "
+            f"(pairs {t['pair_ratio_median']}) | <= 1.05 | {_ok(t['ratio'], 1.05)} |"
+        )
     if "convert" in b:
         t = b["convert"]["timing"]
-        summary.append(f"| 2 | cold .pth -> header (median of {t['runs']}) | plugin "
-                       f"{t['a_median_s']} s | seed pipeline {t['b_median_s']} s | {t['ratio']} "
-                       f"(pairs {t['pair_ratio_median']}) | <= 0.8 | {_ok(t['ratio'], 0.8)} |")
+        summary.append(
+            f"| 2 | cold .pth -> header (median of {t['runs']}) | plugin "
+            f"{t['a_median_s']} s | seed pipeline {t['b_median_s']} s | {t['ratio']} "
+            f"(pairs {t['pair_ratio_median']}) | <= 0.8 | {_ok(t['ratio'], 0.8)} |"
+        )
     if "first-build" in b:
         f = b["first-build"]
         a, w = f["plugin"][-1], f["whole_tree"][-1]
@@ -61,12 +65,17 @@ def render(results: dict[str, Any]) -> str:
             f"{f['whole_tree_median_s']} s, {w['objects']} objects ({w['failed']} sources failed)"
             f"{scaled}"
             f" | {round(1 / f['speedup'], 3) if f['speedup'] else '-'} ({f['speedup']}x faster)"
-            f" | >= 3x faster | {_ok(f['speedup'], 3, below=False)} |")
+            f" | >= 3x faster | {_ok(f['speedup'], 3, below=False)} |"
+        )
     lines += summary + [""]
     if "convert" in b:
         c = b["convert"]
-        lines += ["Seed pipeline stages (median s): " + ", ".join(
-            f"{k} {v}" for k, v in c["seed_stages_median_s"].items()) + ".", ""]
+        lines += [
+            "Seed pipeline stages (median s): "
+            + ", ".join(f"{k} {v}" for k, v in c["seed_stages_median_s"].items())
+            + ".",
+            "",
+        ]
     if "firmware" in b:
         lines += firmware_tables(b["firmware"])
     return "\n".join(lines) + "\n"
@@ -89,17 +98,26 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
                 f"| {env} | {model} | {_n(fw['models'][model]['macs'])} | {_n(r['instructions'])}"
                 f" | {_n(r['insn_per_mac'])} | {_n(r['arena_size'])} | {_n(r['arena_used'])} | "
                 f"{r['arena_slack_pct']} | {_n(s.get('text'))} | {_n(s.get('data'))} | "
-                f"{_n(s.get('bss'))} |")
-    lines += ["", "| env | build s | TFLM objects | firmware with every model: .text / .data / "
-              ".bss |", "|---|---|---|---|"]
+                f"{_n(s.get('bss'))} |"
+            )
+    lines += [
+        "",
+        "| env | build s | TFLM objects | firmware with every model: .text / .data / .bss |",
+        "|---|---|---|---|",
+    ]
     for env, e in fw["envs"].items():
         s = e["firmware_all_models"]
-        lines.append(f"| {env} | {e['build_s']} | {e['tflm_objects']} | {_n(s['text'])} / "
-                     f"{_n(s['data'])} / {_n(s['bss'])} |")
-    lines += ["", "| model | CMSIS-NN / reference insn, M4 | goal | CMSIS-NN / reference insn, "
-              "M0+ | CMSIS-NN insn M0+ / M7 / M33 vs M4 | generated / all-ops .text "
-              "| goal <= 0.55 | arena slack % (M4) | goal <= 2 |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {env} | {e['build_s']} | {e['tflm_objects']} | {_n(s['text'])} / "
+            f"{_n(s['data'])} / {_n(s['bss'])} |"
+        )
+    lines += [
+        "",
+        "| model | CMSIS-NN / reference insn, M4 | goal | CMSIS-NN / reference insn, "
+        "M0+ | CMSIS-NN insn M0+ / M7 / M33 vs M4 | generated / all-ops .text "
+        "| goal <= 0.55 | arena slack % (M4) | goal <= 2 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for model, r in fw["ratios"].items():
         m4 = r.get("m4_cmsis_vs_reference_insn")
         goal = GOALS.get(model)
@@ -110,7 +128,8 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
             f"{_n(r.get('m0plus_cmsis_vs_reference_insn'))} | "
             f"{' / '.join(_n(r.get(f'{c}_vs_m4_cmsis_insn')) for c in ('m0plus', 'm7', 'm33'))} | "
             f"{_n(text)} | "
-            f"{_ok(text, TEXT_GOAL)} | {_n(slack)} | {_ok(slack, ARENA_SLACK_GOAL)} |")
+            f"{_ok(text, TEXT_GOAL)} | {_n(slack)} | {_ok(slack, ARENA_SLACK_GOAL)} |"
+        )
     return lines + [""]
 
 

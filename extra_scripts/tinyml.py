@@ -17,6 +17,6 @@ except Exception:  # noqa: BLE001
 if pio_lib_builder.path not in sys.path:  # noqa: F821
     sys.path.insert(0, pio_lib_builder.path)  # noqa: F821
 
-from platformio_plugin.scons.hook import run  # noqa: E402
+from platformio_plugin import api  # noqa: E402
 
-run(env, projenv)  # noqa: F821
+api.run(env, projenv)  # noqa: F821

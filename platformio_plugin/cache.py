@@ -1,29 +1,30 @@
-"""Content fingerprints, the conversion cache, atomic writes and a cache lock.
+"""Content fingerprints, stamps, the env's manifest and the conversion cache entries.
 
-A build is skipped when the fingerprint of everything that can change its
-output (model bytes, calibration/validation data, class file, options,
-converter pins, plugin version) matches the stamp written last by the
-previous successful run. Only contents count: touching a file changes nothing.
+A build is skipped when the fingerprint of everything that can change its output
+(model bytes, calibration/validation data, class file, options, converter pins, plugin
+version) matches the stamp written last by the previous successful run. Only contents
+count: touching a file changes nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
-import glob
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
-from . import __version__
-from .errors import BuildFolderError
+from . import __version__, files
+from .config import ModelSpec, PluginConfig
+from .convert.protocol import GOLDEN_NAME, REPORT_NAME, TFLITE_NAME
+from .results import ConversionEntry, PreparedEnv
 
 STAMP_NAME = "fingerprint.json"
+MANIFEST = "manifest.json"
+REQUIREMENTS = Path(__file__).parent / "convert" / "requirements.txt"
+# Bumped when what a conversion stores changes, so older cache entries are redone.
+CACHE_FORMAT = 3
+CONVERT_OPTIONS = ("min_calibration_samples", "max_accuracy_drop", "trust_pickle", "golden_vectors")
 
 
 def hash_path(digest: hashlib._Hash, path: Optional[Path]) -> None:
@@ -42,13 +43,13 @@ def hash_path(digest: hashlib._Hash, path: Optional[Path]) -> None:
             digest.update(block)
 
 
-def fingerprint(files: Mapping[str, Optional[Path]], settings: Mapping[str, Any]) -> str:
+def fingerprint(named_files: Mapping[str, Optional[Path]], settings: Mapping[str, Any]) -> str:
     """sha256 over named input files (contents only) and JSON-able settings."""
     digest = hashlib.sha256()
     digest.update(f"pio-tinyml {__version__}\0".encode())
-    for name in sorted(files):
+    for name in sorted(named_files):
         digest.update(name.encode() + b"\0")
-        hash_path(digest, files[name])
+        hash_path(digest, named_files[name])
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -64,144 +65,131 @@ def read_stamp(folder: Path) -> Optional[str]:
 
 def write_stamp(folder: Path, key: str) -> None:
     """Written last: a folder without a matching stamp is never taken as done."""
-    write_atomic(folder / STAMP_NAME, json.dumps({"fingerprint": key}) + "\n")
+    files.write_atomic(folder / STAMP_NAME, json.dumps({"fingerprint": key}) + "\n")
 
 
-def unwritable(path: Path, exc: OSError) -> BuildFolderError:
-    """The one error for a build-folder path the plugin cannot write."""
-    reason = exc.strerror or type(exc).__name__
-    return BuildFolderError(
-        f"Cannot write {path}: {reason}.",
-        f"Make {path.parent} writable (permissions, read-only mount, free space), "
-        "or delete the project's .pio/build folder and build again.",
+def clear_stamp(folder: Path) -> None:
+    """Before regenerating: a run killed while writing must not leave new files under an
+    old stamp that a later build would take as up to date."""
+    (folder / STAMP_NAME).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def conversion_key(spec: ModelSpec, config: PluginConfig) -> str:
+    """What decides the int8 model: inputs, convert options, converter pins."""
+    class_file = Path(spec.model_class.rpartition(":")[0]) if spec.model_class else None
+    inputs = {
+        "model": spec.path,
+        "class": class_file,
+        "calibration": spec.calibration,
+        "validation": spec.validation,
+        "requirements": REQUIREMENTS if REQUIREMENTS.exists() else None,
+    }
+    settings = {
+        "format": spec.fmt,
+        "class_name": spec.model_class.rpartition(":")[2] if spec.model_class else None,
+        "kwargs": dict(spec.model_kwargs),
+        "input_shape": spec.input_shape,
+        "cache_format": CACHE_FORMAT,
+        **config.options.subset(CONVERT_OPTIONS),
+    }
+    return fingerprint(inputs, settings)
+
+
+def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
+    """What decides the generated files of one env: conversions + board + codegen options."""
+    labels = {f"labels{i}": spec.labels_path for i, spec in enumerate(config.models)}
+    settings = {
+        "models": [
+            (
+                s.name,
+                str(s.path.relative_to(config.project_dir))
+                if s.path.is_relative_to(config.project_dir)
+                else str(s.path),
+            )
+            for s in config.models
+        ],
+        "conversions": list(conv_keys),
+        "cpu": config.board.cpu,
+        "board": config.board.board_id,
+        "kernels": config.kernels.kernels,
+        "arena_size": config.options.arena_size,
+        "runtime": [config.options.runtime_flash, config.options.runtime_ram],
+    }
+    return fingerprint(labels, settings)
+
+
+# ---------------------------------------------------------------- the env's manifest
+
+
+def read_manifest(generated_dir: Path) -> Optional[PreparedEnv]:
+    try:
+        data = json.loads((generated_dir / MANIFEST).read_text(encoding="utf-8"))
+        return PreparedEnv.from_json(data, generated_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def up_to_date(generated_dir: Path, key: str) -> Optional[PreparedEnv]:
+    """The env as the last build left it, when its stamp matches `key`."""
+    if read_stamp(generated_dir) != key:
+        return None
+    return read_manifest(generated_dir)
+
+
+def write_manifest(prepared: PreparedEnv) -> None:
+    text = json.dumps(prepared.to_json(), indent=1, sort_keys=True, default=str)
+    files.write_atomic(prepared.generated_dir / MANIFEST, text)
+
+
+# ---------------------------------------------------------------- conversion entries
+
+
+def entry_dir(config: PluginConfig, key: str) -> Path:
+    """Conversions are shared by every env of the project (same model -> convert once)."""
+    return config.cache_dir / key
+
+
+def entry_done(entry: Path, key: str) -> bool:
+    return read_stamp(entry) == key and (entry / TFLITE_NAME).is_file()
+
+
+def read_entry(entry: Path) -> ConversionEntry:
+    """A finished entry's files, each read once."""
+    tflite = entry / TFLITE_NAME
+    report = json.loads((entry / REPORT_NAME).read_text(encoding="utf-8"))
+    try:
+        golden = json.loads((entry / GOLDEN_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        golden = {}
+    vectors = golden.get("vectors", [])
+    return ConversionEntry(
+        folder=entry,
+        tflite=tflite,
+        data=tflite.read_bytes(),
+        report=report,
+        golden_inputs=tuple(bytes(v & 0xFF for v in vec["input"]) for vec in vectors),
+        golden_outputs=tuple(bytes(v & 0xFF for v in vec["output"]) for vec in vectors),
     )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
+def clean_env(config: PluginConfig) -> list[Path]:
+    """tinyml-clean: what belongs to this env (generated files, conversion logs). The
+    conversion cache is shared by every env of the project and stays."""
+    removed = []
+    for folder in (config.generated_dir, config.build_dir / "tinyml-logs"):
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
 
 
-def remove_dead_temps(path: Path) -> None:
-    """Delete the temp files of `path` left by writers that were killed before their rename
-    (named `.<name>.<pid>-<random>`); those of live writers stay."""
-    prefix = f".{path.name}."
-    for sibling in path.parent.glob(f".{glob.escape(path.name)}.*-*"):
-        pid = sibling.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                sibling.unlink()
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write via a temp file in the same folder and rename: never half-written."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_dead_temps(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", dir=path.parent)
-    except OSError as exc:
-        raise unwritable(path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise unwritable(path, exc) from None
-        raise
-
-
-def write_if_changed(path: Path, content: str | bytes) -> bool:
-    """Atomic write only when the content differs, so unchanged headers keep their
-    timestamps and SCons recompiles nothing. Returns True when written."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        if path.read_bytes() == data:
-            remove_dead_temps(path)
-            return False
-    except OSError:
-        pass
-    write_atomic(path, data)
-    return True
-
-
-def publish_dir(staging: Path, final: Path) -> None:
-    """Replace `final` by a fully written `staging` folder (same file system)."""
-    try:
-        if final.exists():
-            trash = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, trash)
-            os.replace(staging, final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging, final)
-    except OSError as exc:
-        raise unwritable(final, exc) from None
-
-
-def _open_lock(lock_path: Path) -> IO[str]:
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        return lock_path.open("a+")
-    except OSError as exc:
-        raise unwritable(lock_path, exc) from None
-
-
-@contextlib.contextmanager
-def locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (flock): released by the kernel if the holder dies,
-    so a killed build never leaves a dead lock behind."""
-    with _open_lock(lock_path) as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        except OSError as exc:  # pragma: no cover - file systems without flock
-            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
-                raise
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-# Build-folder locks this process holds until it exits (path -> open lock file).
-_HELD: dict[str, IO[str]] = {}
-
-
-def hold_until_exit(lock_path: Path, on_wait: Callable[[str], None]) -> None:
-    """Take an exclusive lock on `lock_path` for the rest of this process.
-
-    Two SCons processes building the same env would compile into the same objects and
-    archive at once; PlatformIO itself does not prevent that. The hook takes this lock
-    before anything of the env is built, and the kernel releases it when the SCons process
-    ends (or dies), so the second build starts when the first is finished. `on_wait` gets
-    the pid of the holder (as written in the file) when the lock is busy.
-    """
-    key = str(lock_path)
-    if key in _HELD:  # a second flock of the same file in one process would block forever
-        return
-    handle = _open_lock(lock_path)
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        on_wait(handle.read().strip() or "?")
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-    except OSError as exc:  # pragma: no cover - file systems without flock
-        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
-            raise
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    _HELD[key] = handle
+def clean_conversions(config: PluginConfig) -> list[Path]:
+    """tinyml-clean-cache: the project's conversion cache (every env's), so the next build
+    of each env converts again."""
+    if not config.cache_dir.exists():
+        return []
+    shutil.rmtree(config.cache_dir)
+    return [config.cache_dir]

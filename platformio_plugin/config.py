@@ -7,24 +7,16 @@ Everything after this module works on ``PluginConfig`` / ``ModelSpec`` /
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from .convert.formats import MODEL_SUFFIXES, REFUSED_IN_MODELS_DIR, check_suffix
 from .errors import ConfigError, ModelFileError
-from .options import PREFIX, parse_options
+from .names import c_identifier, check_cpp_name
+from .options import PREFIX, Options, parse_options
+from .tflm.cpu import KernelChoice, choose_kernels
 
-MODEL_SUFFIXES = (".pth", ".pt", ".pt2", ".onnx", ".tflite")
-KNOWN_UNSUPPORTED = {
-    ".h5": "a Keras model",
-    ".keras": "a Keras model",
-    ".pb": "a TensorFlow graph",
-    ".safetensors": "a safetensors weight file",
-    ".bin": "a raw weight file",
-}
-# Found in models/ they are refused with a hint rather than silently skipped.
-REFUSED_IN_MODELS_DIR = (".h5", ".keras", ".pb", ".safetensors")
 CALIBRATION_SUFFIXES = (".npy", ".npz", ".csv")
 MODELS_DIR = "models"
 
@@ -66,7 +58,8 @@ class PluginConfig:
     build_dir: Path
     board: BoardSpec
     models: tuple[ModelSpec, ...]
-    options: Mapping[str, Any]
+    options: Options
+    kernels: KernelChoice  # chosen once, from the board and `custom_tinyml_kernels`
     workspace_dir: Optional[Path] = None  # PlatformIO's .pio; default: above build_dir
 
     @property
@@ -81,11 +74,12 @@ class PluginConfig:
         """Generated headers live in the build folder, never in the user's src/."""
         return self.build_dir / "tinyml"
 
-
-def c_identifier(stem: str) -> str:
-    """A model file stem as a C/C++ identifier (namespace and header name)."""
-    ident = re.sub(r"\W", "_", stem, flags=re.ASCII).strip("_").lower() or "model"
-    return "m_" + ident if ident[0].isdigit() else ident
+    def display(self, path: Path) -> str:
+        """A path as the build log shows it: relative to the project when inside it."""
+        try:
+            return str(path.relative_to(self.project_dir))
+        except ValueError:
+            return str(path)
 
 
 def board_spec(board_id: str, manifest: Mapping[str, Any]) -> BoardSpec:
@@ -106,7 +100,7 @@ def has_tinyml_options(raw: Mapping[str, Any]) -> bool:
 
 
 def discover_model_paths(
-    project_dir: Path, listed: Optional[list[str]], env_name: str
+    project_dir: Path, listed: Optional[tuple[str, ...]], env_name: str
 ) -> list[Path]:
     """Models named by `custom_tinyml_models`, else every model file in models/."""
     if listed:
@@ -125,18 +119,6 @@ def discover_model_paths(
         return []
     wanted = MODEL_SUFFIXES + REFUSED_IN_MODELS_DIR
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in wanted)
-
-
-def _check_format(path: Path) -> None:
-    suffix = path.suffix.lower()
-    if suffix in MODEL_SUFFIXES:
-        return
-    what = KNOWN_UNSUPPORTED.get(suffix, f"a `{suffix or 'extension-less'}` file")
-    raise ModelFileError(
-        f"{path.name} is {what}; pio-tinyml does not read this format.",
-        "Supported: .pth/.pt (PyTorch), .pt2 (torch.export), .onnx, .tflite (int8). "
-        "Export the model to ONNX (e.g. tf2onnx for Keras) and use the .onnx file.",
-    )
 
 
 def _sidecar(
@@ -220,27 +202,25 @@ def _check_sources_dir(value: Optional[str], project_dir: Path, env_name: str) -
         )
 
 
-def model_spec(path: Path, project_dir: Path, opts: Mapping[str, Any], env_name: str) -> ModelSpec:
-    _check_format(path)
+def model_spec(path: Path, project_dir: Path, opts: Options, env_name: str) -> ModelSpec:
+    check_suffix(path, path.name)
     folder, stem = path.parent, path.stem
-    model_class = opts["model_class"]
+    model_class = opts.model_class
     if model_class:
         file_part, _, class_name = model_class.rpartition(":")
         class_path = _require_exists(_resolve(project_dir, file_part), "model_class", env_name)
         model_class = f"{class_path}:{class_name}"
     else:
         model_class = _default_model_class(path, env_name)
-    calibration = _require_exists(
-        _resolve(project_dir, opts["calibration"]), "calibration", env_name
-    )
-    validation = _require_exists(_resolve(project_dir, opts["validation"]), "validation", env_name)
-    labels_path = _require_exists(_resolve(project_dir, opts["labels"]), "labels", env_name)
+    calibration = _require_exists(_resolve(project_dir, opts.calibration), "calibration", env_name)
+    validation = _require_exists(_resolve(project_dir, opts.validation), "validation", env_name)
+    labels_path = _require_exists(_resolve(project_dir, opts.labels), "labels", env_name)
     return ModelSpec(
         name=c_identifier(stem),
         path=path,
         model_class=model_class,
-        model_kwargs=dict(opts["model_kwargs"] or {}),
-        input_shape=opts["input_shape"],
+        model_kwargs=dict(opts.model_kwargs or {}),
+        input_shape=opts.input_shape,
         calibration=calibration
         or _sidecar(folder, stem, CALIBRATION_SUFFIXES, "calibration", allow_dir=True),
         validation=validation or _sidecar(folder, stem, (".npz",), "validation"),
@@ -260,18 +240,20 @@ def load_config(
 ) -> PluginConfig:
     """Validate options and resolve the env's models. Raises ConfigError / ModelFileError."""
     opts = parse_options(raw_options, env_name)
-    _check_sources_dir(opts["sources_dir"], project_dir, env_name)
-    paths = discover_model_paths(project_dir, opts["models"], env_name)
+    _check_sources_dir(opts.sources_dir, project_dir, env_name)
+    paths = discover_model_paths(project_dir, opts.models, env_name)
     specs = tuple(model_spec(p, project_dir, opts, env_name) for p in paths)
     seen: dict[str, Path] = {}
     for spec in specs:
-        if spec.name in seen:
+        check_cpp_name(spec.name, spec.path, env_name)
+        # Case-insensitive: tinyml/Net.h and tinyml/net.h are one file on Windows and macOS.
+        if spec.name.lower() in seen:
             raise ConfigError(
-                f"Models {seen[spec.name].name} and {spec.path.name} in [env:{env_name}] "
-                f"both become `{spec.name}` in C++.",
+                f"Models {seen[spec.name.lower()].name} and {spec.path.name} in [env:{env_name}] "
+                f"both become `{spec.name}` in C++ (or differ only in case).",
                 "Rename one of the files.",
             )
-        seen[spec.name] = spec.path
+        seen[spec.name.lower()] = spec.path
     return PluginConfig(
         env_name=env_name,
         project_dir=project_dir,
@@ -279,5 +261,8 @@ def load_config(
         board=board,
         models=specs,
         options=opts,
+        kernels=choose_kernels(
+            board=board.board_id or "native", cpu=board.cpu, mcu=board.mcu, option=opts.kernels
+        ),
         workspace_dir=workspace_dir,
     )

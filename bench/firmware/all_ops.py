@@ -20,10 +20,13 @@ if REPO not in sys.path:
 
 from platformio_plugin.scons import tflm_build  # noqa: E402
 from platformio_plugin.tflm import op_table  # noqa: E402
+from platformio_plugin.tflm.cpu import choose_kernels  # noqa: E402
 
 ops = [op.name for op in op_table.BUILTIN_OPS.values()]
-tflm_build.add_tflm_library(  # noqa: F821
-    env, ops=ops, kernels="cmsis-nn", extra_envs=[e for e in (projenv,) if e is not None]  # noqa: F821
-)
+board = env.BoardConfig()  # noqa: F821
+cpu = board.get("build.cpu", "")
+choice = choose_kernels(board=env.subst("$BOARD"), cpu=cpu, option="cmsis-nn")  # noqa: F821
+extra = [e for e in (projenv,) if e is not None]
+tflm_build.add_tflm_library(env, ops=ops, choice=choice, extra_envs=extra)  # noqa: F821
 runtime = env.BuildLibrary("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")  # noqa: F821
 env.Prepend(LIBS=[runtime])  # noqa: F821

@@ -1,6 +1,6 @@
 """Seed stage 3: onnx2tf's SavedModel -> full-int8 .tflite with TFLiteConverter.
 
-    python quantize.py SAVED_MODEL_DIR CALIBRATION_NCHW.npy OUT.tflite
+python quantize.py SAVED_MODEL_DIR CALIBRATION_NCHW.npy OUT.tflite
 """
 
 import sys

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..config import BoardSpec
+from ..config import BoardSpec, PluginConfig
 from ..errors import BudgetError
 
 
@@ -78,3 +78,25 @@ def render_budget(budget: Budget) -> list[str]:
     if budget.max_ram:
         lines.append(bar("RAM:", budget.ram_used, budget.max_ram) + " arena + runtime")
     return lines
+
+
+def check_env(config: PluginConfig, costs: Sequence[ModelCost]) -> Budget:
+    """The env's models against its board, with the runtime options of the env."""
+    return check_budget(
+        costs,
+        config.board,
+        config.env_name,
+        runtime_flash=config.options.runtime_flash,
+        runtime_ram=config.options.runtime_ram,
+    )
+
+
+def check_known_flash(config: PluginConfig) -> None:
+    """A .tflite is its own flash size: refuse an oversized one before converting anything."""
+    costs = [
+        ModelCost(spec.name, spec.path.stat().st_size, 0)
+        for spec in config.models
+        if spec.fmt == ".tflite"
+    ]
+    if costs:
+        check_env(config, costs)

@@ -84,6 +84,6 @@ def check_supported(model: TFLiteModel, model_name: str) -> None:
         raise UnsupportedOpsError(
             model_name,
             offenders,
-            "Replace these layers with supported ones (see the TFLM op list in the README) "
+            'Replace these layers with supported ones (see "Supported ops" in the README) '
             "before exporting, or fuse them away in the model.",
         )

@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from ..errors import CalibrationDataError, ConfigError
+from ..errors import CalibrationDataError
 
 NUMERIC_KINDS = {"f": "float", "i": "int", "u": "unsigned int", "b": "bool"}
 
 
 def fmt_shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
-
-
-def parse_input_shape(text: str) -> tuple[int, ...]:
-    """``"1,1,32,32"`` or ``"1x1x32x32"`` -> ``(1, 1, 32, 32)``."""
-    parts = [p for p in text.replace("x", ",").replace(" ", "").split(",") if p]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise ConfigError(
-            f"Input shape {text!r} is not a list of positive integers.",
-            "Write it in the model's own layout with batch 1, e.g. 1,1,32,32.",
-        )
-    return shape
 
 
 def channels_last(shape: Sequence[int]) -> tuple[int, ...]:

@@ -15,11 +15,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from .. import files
 from ..errors import ConverterEnvironmentError
 
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
@@ -93,13 +93,10 @@ def pip_install_command(python: Path, requirements: Path, wheelhouse: Optional[s
 
 
 def _create(target: Path, log: Callable[[str], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Leftovers of an interrupted install are removed before starting anew.
-    for stale in target.parent.glob(f".{target.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    files.clear_stale_staging(target)  # leftovers of an interrupted install
     started = time.monotonic()
     log("TinyML: setting up the model converter (one time, ~2.2 GB) ...")
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging = files.staging_dir(target)
     try:
         _run(
             [find_base_python(), "-m", "venv", str(staging)],
@@ -113,12 +110,10 @@ def _create(target: Path, log: Callable[[str], None]) -> None:
             "installing the converter packages",
             staging,
         )
-        (staging / COMPLETE_MARKER).write_text(requirements_hash() + "\n")
-        if target.exists():
-            shutil.rmtree(target)
+        files.write_atomic(staging / COMPLETE_MARKER, requirements_hash() + "\n")
         # A venv records its own path in scripts and pyvenv.cfg; renaming keeps
         # `python -m ...` working, which is all pio-tinyml uses.
-        staging.rename(target)
+        files.publish_dir(staging, target)
         _fix_paths(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -14,41 +14,18 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Optional
 
-from .. import errors
-from ..errors import ProcessError, TinyMLError
+from ..errors import ProcessError
+from .protocol import error_from_dict
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 LOG_TAIL_LINES = 15
-
-
-def error_from_dict(data: dict[str, Any]) -> TinyMLError:
-    """Rebuild a typed error sent by the worker; unknown kinds become ConversionError."""
-    kind = str(data.get("kind", "ConversionError"))
-    message = str(data.get("message", "conversion failed"))
-    hint = str(data.get("hint", ""))
-    cls = getattr(errors, kind, None)
-    if kind == "UnsupportedOpsError":
-        offenders = [(str(n), str(o)) for n, o in data.get("offenders", [])]
-        return errors.UnsupportedOpsError(str(data.get("model", "model")), offenders, hint)
-    if isinstance(cls, type) and issubclass(cls, TinyMLError) and cls is not ProcessError:
-        return cls(message, hint)
-    return errors.ConversionError(message, hint)
-
-
-def error_to_dict(exc: TinyMLError) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}
-    if isinstance(exc, errors.UnsupportedOpsError):
-        data["offenders"] = [list(o) for o in exc.offenders]
-        data["model"] = exc.message.split(" uses ops ", 1)[0]
-    return data
 
 
 def worker_environment(python: Path) -> dict[str, str]:
@@ -65,6 +42,15 @@ def worker_environment(python: Path) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("PYTHONSTARTUP", None)
     return env
+
+
+def _children_peak_rss_mb() -> float:
+    """Peak resident memory of finished child processes (POSIX only; 0 elsewhere)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -171,7 +157,7 @@ def finish_worker(
     finally:
         worker.log_file.close()
     seconds = time.monotonic() - worker.started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    peak_mb = _children_peak_rss_mb()
     answer: Optional[dict[str, Any]] = None
     if worker.res_path.is_file():
         try:
@@ -200,7 +186,6 @@ def run_worker(
     python: Path,
     request: dict[str, Any],
     work_dir: Path,
-    log: Callable[[str], None],  # noqa: ARG001 - kept for callers; progress is theirs
     *,
     step: Optional[str] = None,
     timeout: Optional[float] = None,

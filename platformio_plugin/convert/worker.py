@@ -11,13 +11,13 @@ import importlib
 import json
 import os
 import random
-import resource
 import sys
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import TinyMLError
-from .runner import error_to_dict
+from .protocol import error_to_dict
 
 STEPS = {
     "export_torch": "torch_export",
@@ -30,6 +30,10 @@ STEPS = {
 
 
 def _peak_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows: no getrusage
+        return 0.0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024.0
@@ -38,16 +42,19 @@ def _peak_rss_mb() -> float:
 def main(argv: list[str]) -> int:
     if len(argv) == 4 and argv[0] == "--preload":
         # Import the step's tools now, then wait for the caller's "go" (EOF: not wanted).
-        preload = getattr(importlib.import_module(f"{__package__}.stages.{STEPS[argv[1]]}"),
-                          "preload", None)
+        preload = getattr(
+            importlib.import_module(f"{__package__}.stages.{STEPS[argv[1]]}"), "preload", None
+        )
         if preload is not None:
             preload()
         if not sys.stdin.readline():
             return 2
         argv = argv[2:]
     if len(argv) != 2:
-        print("usage: python -m platformio_plugin.convert.worker [--preload STEP] "
-              "REQUEST.json RESULT.json")
+        print(
+            "usage: python -m platformio_plugin.convert.worker [--preload STEP] "
+            "REQUEST.json RESULT.json"
+        )
         return 2
     request: dict[str, Any] = json.loads(Path(argv[0]).read_text())
     result_path = Path(argv[1])
@@ -62,9 +69,7 @@ def main(argv: list[str]) -> int:
     except TinyMLError as exc:
         answer = {"error": error_to_dict(exc)}
         code = 3
-    tmp = result_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(answer, indent=1, sort_keys=True))
-    tmp.replace(result_path)
+    files.write_atomic(result_path, json.dumps(answer, indent=1, sort_keys=True))
     sys.stdout.flush()
     return code
 

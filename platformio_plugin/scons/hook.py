@@ -14,14 +14,15 @@ from typing import Any
 
 from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment
 
-from .. import cache, pipeline
+from .. import cache, files, pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
 from ..errors import BuildFolderError, TinyMLError
-from ..tflm.cpu import KernelChoice, choose_kernels
+from ..results import PreparedEnv
 
 INFO_TARGET = "tinyml-info"
 BUILD_LOCKS = "tinyml-locks"  # beside the build folder: `pio run` may delete .pio/build
 CLEAN_TARGET = "tinyml-clean"
+CLEAN_CACHE_TARGET = "tinyml-clean-cache"
 
 
 def say(line: str) -> None:
@@ -65,16 +66,7 @@ def wait_for_other_build(config: PluginConfig) -> None:
         say(f"env {config.env_name} is being built by another process (pid {pid}); waiting ...")
 
     workspace = config.cache_dir.parent
-    cache.hold_until_exit(workspace / BUILD_LOCKS / f"{config.env_name}.lock", waiting)
-
-
-def kernel_choice(config: PluginConfig) -> KernelChoice:
-    return choose_kernels(
-        board=config.board.board_id or "native",
-        cpu=config.board.cpu,
-        mcu=config.board.mcu,
-        option=str(config.options["kernels"]),
-    )
+    files.hold_until_exit(workspace / BUILD_LOCKS / f"{config.env_name}.lock", waiting)
 
 
 def add_generated_includes(envs: list[Any], generated_dir: Path) -> None:
@@ -99,62 +91,84 @@ _TARGET_STATE: dict[str, Any] = {}
 
 
 def _info_action(target: Any, source: Any, env: Any) -> None:  # noqa: ARG001 (SCons signature)
-    from ..report import render_info, write_reports  # only when asked for
+    from ..report.pages import write_reports  # only when asked for
+    from ..report.parsed import parsed_models
+    from ..report.text import render_info
 
     config, prepared = _TARGET_STATE["config"], _TARGET_STATE["prepared"]
     if prepared is None:
         return
-    for line in render_info(config, prepared):
+    parsed = parsed_models(prepared)  # one parse per model for the text and the pages
+    for line in render_info(config, prepared, parsed):
         print(line)
     print()
     try:
-        paths = write_reports(config, prepared)
+        paths = write_reports(config, prepared, parsed)
     except TinyMLError as error:
         fail(env, error)
         return
     for path in paths:
-        say(f"HTML report {pipeline.display_path(path, config.project_dir)}")
+        say(f"HTML report {config.display(path)}")
 
 
 def _clean_action(target: Any, source: Any, env: Any) -> None:  # noqa: ARG001
     config = _TARGET_STATE["config"]
-    for path in pipeline.clean_env(config):
-        say(f"removed {pipeline.display_path(path, config.project_dir)}")
+    for path in cache.clean_env(config):
+        say(f"removed {config.display(path)}")
 
 
-def register_targets(env: Any, config: PluginConfig, prepared: pipeline.PreparedEnv | None) -> None:
+def _clean_cache_action(target: Any, source: Any, env: Any) -> None:  # noqa: ARG001
+    config = _TARGET_STATE["config"]
+    for path in cache.clean_conversions(config):
+        say(f"removed {config.display(path)} (conversions of every env of the project)")
+
+
+def _quiet(function: Any) -> Any:
+    """A Python action SCons does not announce (it would print `_info_action([...], [])`
+    before the target's own output)."""
+    from SCons.Action import Action
+
+    return Action(function, strfunction=lambda *_args, **_kwargs: None)
+
+
+def register_targets(env: Any, config: PluginConfig, prepared: PreparedEnv | None) -> None:
     _TARGET_STATE.update(config=config, prepared=prepared)
     env.AddCustomTarget(
         INFO_TARGET,
         None,
-        _info_action,
+        _quiet(_info_action),
         title="TinyML info",
         description="Layers, MACs, arena use, flash and RAM of each model (+ an HTML report)",
     )
     env.AddCustomTarget(
         CLEAN_TARGET,
         None,
-        _clean_action,
+        _quiet(_clean_action),
         title="TinyML clean",
-        description="Remove generated model files and their conversion cache",
+        description="Remove this env's generated model files and conversion logs",
+    )
+    env.AddCustomTarget(
+        CLEAN_CACHE_TARGET,
+        None,
+        _quiet(_clean_cache_action),
+        title="TinyML clean cache",
+        description="Remove the project's conversion cache (shared by its envs)",
     )
 
 
-def link_runtime(
-    env: Any, envs: list[Any], config: PluginConfig, prepared: pipeline.PreparedEnv
-) -> None:
+def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv) -> None:
     """TFLM + kernels for exactly the env's ops, built with the board's own flags."""
     from . import tflm_build
 
     tflm_build.add_tflm_library(
         env,
         ops=prepared.ops,
-        kernels=str(config.options["kernels"]),
-        kernel_opt=str(config.options["kernel_optimization"]),
+        choice=config.kernels,
+        kernel_opt=config.options.kernel_optimization,
         log=say,
         extra_envs=[e for e in envs if e is not env],
-        option_dir=config.options["sources_dir"],
-        accept_other_version=bool(config.options["allow_sources_mismatch"]),
+        option_dir=config.options.sources_dir,
+        accept_other_version=config.options.allow_sources_mismatch,
     )
 
 
@@ -173,19 +187,18 @@ def run(env: Any, projenv: Any = None) -> None:
         wait_for_other_build(config)
         envs = _env_targets(env, projenv)
         add_generated_includes(envs, config.generated_dir)
-        if CLEAN_TARGET in COMMAND_LINE_TARGETS:
+        if {CLEAN_TARGET, CLEAN_CACHE_TARGET} & set(COMMAND_LINE_TARGETS):
             register_targets(env, config, None)
             return
-        choice = kernel_choice(config)
         prepared = pipeline.prepare_env(
-            config, kernels=choice.kernels, core_dir=Path(env.subst("$PROJECT_CORE_DIR")), log=say
+            config, core_dir=Path(env.subst("$PROJECT_CORE_DIR")), log=say
         )
-        if choice.warning:
-            print(choice.warning, flush=True)
+        if config.kernels.warning:
+            print(config.kernels.warning, flush=True)
         register_targets(env, config, prepared)
         if prepared.models:
             build_model_data(env, config.generated_dir)
-        if config.options["runtime"] == "none" or not prepared.models:
+        if config.options.runtime == "none" or not prepared.models:
             skip_runtime(env)
         else:
             link_runtime(env, envs, config, prepared)

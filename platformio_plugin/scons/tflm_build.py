@@ -20,28 +20,17 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from ..errors import SourcesError
-from ..tflm import build_cache
+from ..errors import BuildFolderError
+from ..tflm import build_cache, flatbuffers_patch
 from ..tflm import selection as sel
 from ..tflm import sources as src
-from ..tflm.cpu import KernelChoice, choose_kernels
+from ..tflm.cpu import KernelChoice
+from ..tflm.download import download_archive
+from ..tflm.pins import TFLM_COMMIT
 
 LIBRARY_NAME = "tinyml-tflm"
 KERNEL_OPT = "-O2"
 CORE_OPT = "-Os"
-
-
-def board_cpu(env: Any) -> tuple[str, str, str]:
-    """(board id, build.cpu, build.mcu) of a PlatformIO env; empty strings elsewhere."""
-    try:
-        board = env.BoardConfig()
-    except Exception:  # plain SCons env or a board-less (native) env
-        return ("native", str(env.get("TINYML_CPU", "")), "")
-    return (
-        str(env.subst("$BOARD")) or "native",
-        str(board.get("build.cpu", "")),
-        str(board.get("build.mcu", "")),
-    )
 
 
 def _strip(flags: Iterable[Any], *prefixes: str) -> list[Any]:
@@ -61,53 +50,22 @@ def variant_key(choice: KernelChoice, ops: Iterable[str], trees: sel.SourceTrees
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def platformio_downloader(url: str, checksum: Optional[str], dest: Path) -> Path:
-    """Download with PlatformIO's FileDownloader (checksum verified) and unpack into ``dest``."""
-    import tempfile
-
-    from platformio.package.download import FileDownloader
-    from platformio.package.unpack import FileUnpacker
-
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        downloader = FileDownloader(url, tmp)
-        downloader.start(with_progress=False, silent=True)
-        downloader.verify(checksum)
-        unpack_dir = Path(tmp) / "unpacked"
-        unpack_dir.mkdir()
-        with FileUnpacker(downloader.get_filepath()) as unpacker:
-            unpacker.unpack(str(unpack_dir), with_progress=False, silent=True)
-        children = [c for c in unpack_dir.iterdir() if c.is_dir()]
-        if len(children) != 1:
-            raise SourcesError(f"{url} did not unpack to a single folder")
-        target = dest / children[0].name
-        if not target.exists():
-            os.replace(children[0], target)
-        return target
-
-
 def resolve_trees(
     env: Any,
     kernels: str,
     *,
-    sources_root: Optional[Path] = None,
     option_dir: Optional[str] = None,
     accept_other_version: bool = False,
     log: Callable[[str], None] = print,
 ) -> sel.SourceTrees:
-    """Trees from ``sources_root`` if given, else the documented lookup order; downloads go
-    to ``$PROJECT_CORE_DIR/tinyml/sources`` through PlatformIO's own downloader."""
-    if sources_root is not None:
-        return src.resolve_sources(
-            kernels=kernels, option_dir=str(sources_root), environ={},
-            accept_other_version=accept_other_version, log=log,
-        )  # fmt: skip
+    """Trees in the documented lookup order; downloads go to
+    ``$PROJECT_CORE_DIR/tinyml/sources``."""
     core_dir = env.subst("$PROJECT_CORE_DIR") if "PROJECT_CORE_DIR" in env else ""
     return src.resolve_sources(
         kernels=kernels,
         option_dir=option_dir,
         cache_dir=Path(core_dir) / "tinyml" / "sources" if core_dir else None,
-        download=platformio_downloader,
+        download=download_archive,
         accept_other_version=accept_other_version,
         log=log,
     )
@@ -187,7 +145,7 @@ def _publish_action(
     def publish(target: Any, source: Any, env: Any) -> int:  # noqa: ARG001 (SCons signature)
         try:
             build_cache.publish(cache_root, key, Path(target[0].get_abspath()), manifest)
-        except OSError as exc:  # a read-only or full cache must not fail the build
+        except (OSError, BuildFolderError) as exc:  # a read-only or full cache: not fatal
             print(f"Warning! TinyML: could not store TFLite Micro in {cache_root}: {exc}")
             return 0
         log(f"TFLite Micro: stored build {key[:12]} in the shared cache")
@@ -204,33 +162,30 @@ def add_tflm_library(
     env: Any,
     *,
     ops: Iterable[str],
-    kernels: str = "auto",
+    choice: KernelChoice,
     kernel_opt: str = KERNEL_OPT,
-    sources_root: Optional[Path] = None,
     log: Callable[[str], None] = print,
     extra_envs: Iterable[Any] = (),
     option_dir: Optional[str] = None,
     accept_other_version: bool = False,
-) -> KernelChoice:
+) -> None:
     """Build TFLM for ``ops`` into ``$BUILD_DIR/tinyml-tflm-<key>/`` and link it into ``env``,
     or link the archive a previous project built with the same inputs (the shared cache in
     ``$PROJECT_CORE_DIR/tinyml/tflm-lib/``).
 
-    ``kernels`` is ``auto|cmsis-nn|reference`` (auto: from the board's ``build.cpu``);
+    ``choice`` is the env's kernel choice (made once, from the board, in the config);
     ``kernel_opt`` the optimization flag of kernel and CMSIS-NN sources (the rest: ``-Os``).
     ``env`` and every env of ``extra_envs`` get TFLM's include paths, defines and
     ``-std=gnu++17`` so that sources including TFLM headers compile against the same build.
     """
     ops = list(dict.fromkeys(ops))
-    board, cpu, mcu = board_cpu(env)
-    choice = choose_kernels(board=board, cpu=cpu, mcu=mcu, option=kernels)
     trees = resolve_trees(
-        env, choice.kernels, sources_root=sources_root, option_dir=option_dir,
+        env, choice.kernels, option_dir=option_dir,
         accept_other_version=accept_other_version, log=log,
     )  # fmt: skip
     build_dir = Path(env.subst("$BUILD_DIR")) / f"{LIBRARY_NAME}-{variant_key(choice, ops, trees)}"
-    overlay_files = src.patched_flatbuffers_headers(trees)
-    overlay = src.write_flatbuffers_overlay(trees, build_dir / "include")
+    overlay_files = flatbuffers_patch.patched_headers(trees)  # parsed and applied once
+    overlay = flatbuffers_patch.write_overlay(overlay_files, build_dir / "include")
     selection = sel.select(
         trees, ops, choice.kernels, overlay_include=overlay, memo=build_dir / "cmsis-nn-files.json"
     )
@@ -260,7 +215,7 @@ def add_tflm_library(
     if cached is not None:
         env.Append(LIBS=[env.File(str(cached))])
         log(f"TFLite Micro: reusing cached build {key[:12]}")
-        return choice
+        return
 
     objects = []
     for source in selection.sources:
@@ -270,8 +225,9 @@ def add_tflm_library(
     library = lib_env.StaticLibrary(target=str(build_dir / LIBRARY_NAME), source=objects)
     if cache_root is not None:
         manifest = {
-            "board": board, "cpu": cpu, "kernels": choice.kernels, "kernel_opt": kernel_opt,
-            "ops": sorted(set(ops)), "sources": selection.count(), "tflm": src.TFLM_COMMIT,
+            "board": str(env.subst("$BOARD")) if "BOARD" in env else "native",
+            "cpu": choice.cpu, "kernels": choice.kernels, "kernel_opt": kernel_opt,
+            "ops": sorted(set(ops)), "sources": selection.count(), "tflm": TFLM_COMMIT,
         }  # fmt: skip
         # SCons' own AddPostAction: PlatformIO's wrapper defers actions on files that do not
         # exist yet to the global env, where a cloned env's action would never run.
@@ -282,8 +238,7 @@ def add_tflm_library(
         Base.AddPostAction(lib_env, library, publish)
     env.Append(LIBS=library)
     log(
-        f"TFLite Micro {src.TFLM_COMMIT[:8]}: {selection.count()} sources "
+        f"TFLite Micro {TFLM_COMMIT[:8]}: {selection.count()} sources "
         f"({selection.count('runtime')} runtime, {selection.count('kernels')} kernels, "
         f"{selection.count('cmsis-nn')} CMSIS-NN), {choice.summary}"
     )
-    return choice

@@ -19,10 +19,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import IO, Any, Iterable, Optional
+
+from .. import files
+from ..errors import BuildFolderError
 
 ARCHIVE = "libtinyml-tflm.a"
 MARKER = ".complete"
@@ -89,8 +91,8 @@ def compiler_version(path: str, memo: Optional[Path] = None) -> str:
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(known, indent=1, sort_keys=True).encode("utf-8")
-            _write_atomic(memo, lambda fp: fp.write(text))
-        except OSError:
+            files.write_atomic(memo, text)
+        except (OSError, BuildFolderError):
             pass  # only a memo
     return version
 
@@ -155,7 +157,7 @@ def write_inputs(path: Path, key: str, inputs: BuildInputs) -> None:
         pass
     text = json.dumps({"key": key, **_as_dict(inputs)}, indent=1) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, lambda fp: fp.write(text.encode("utf-8")))
+    files.write_atomic(path, text)
 
 
 def entry_dir(cache_root: Path, key: str) -> Path:
@@ -173,28 +175,16 @@ def lookup(cache_root: Path, key: str) -> Optional[Path]:
     return archive if recorded == key and archive.is_file() else None
 
 
-def _write_atomic(dest: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            write(fp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def publish(cache_root: Path, key: str, archive: Path, manifest: dict[str, Any]) -> Path:
     """Copy ``archive`` into the entry for ``key`` (archive first, marker last)."""
     entry = entry_dir(cache_root, key)
     entry.mkdir(parents=True, exist_ok=True)
 
-    def copy(fp: Any) -> None:
+    def copy(fp: IO[bytes]) -> None:
         with open(archive, "rb") as src:
             shutil.copyfileobj(src, fp)
 
-    _write_atomic(entry / ARCHIVE, copy)
+    files.write_atomic(entry / ARCHIVE, copy)
     record = json.dumps({"key": key, **manifest}, indent=1, sort_keys=True) + "\n"
-    _write_atomic(entry / MARKER, lambda fp: fp.write(record.encode("utf-8")))
+    files.write_atomic(entry / MARKER, record)
     return entry / ARCHIVE

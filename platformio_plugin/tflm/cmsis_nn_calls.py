@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from .. import cache
+from .. import files
 from ..errors import BuildFolderError
 
 _COMMENT_OR_LITERAL = re.compile(
@@ -143,7 +143,7 @@ def reachable_files(
     if memo is not None:
         record = {"stamp": stamp, "files": reach.files, "unresolved": reach.unresolved}
         with contextlib.suppress(BuildFolderError):  # only a memo
-            cache.write_atomic(memo, json.dumps(record, indent=1))
+            files.write_atomic(memo, json.dumps(record, indent=1))
     return reach
 
 

@@ -54,9 +54,6 @@ class KernelChoice:
         name = "CMSIS-NN" if self.cmsis_nn else "reference"
         return f"kernels: {name} ({self.reason})"
 
-    def describe(self) -> str:
-        return self.summary
-
 
 def _no_dsp_warning(board: str, label: str) -> str:
     return (

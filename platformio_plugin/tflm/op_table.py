@@ -24,7 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Final, Iterable, Mapping, Optional, Union
 
-TFLM_COMMIT: Final = "90b983c2b3f1480642e040bbd2ddb37b998f3424"
+from .pins import TFLM_COMMIT
+
+__all__ = ["TFLM_COMMIT", "BUILTIN_OPS", "lookup"]
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,16 @@ def select(
         ]
         defines += [("CMSIS_NN", None), ("ARM_NN_ENABLE_F16", "0"), ("ARM_NN_ENABLE_F32", "0")]
     return Selection(tuple(sources), tuple(includes), tuple(defines), kernels)
+
+
+def has_cmsis_nn_kernel(op: str) -> bool:
+    """True when kernels/cmsis_nn/ holds a file replacing the op's reference kernel."""
+    entry = op_table.BUILTIN_OPS.get(op)
+    return entry is not None and entry.sources[0].rsplit("/", 1)[1] in CMSIS_NN_GROUPS
+
+
+def kernel_of(op: str, kernels: str) -> str:
+    """The kernel ``op`` runs on in a build with ``kernels``: "CMSIS-NN" or "reference"."""
+    if kernels == "cmsis-nn" and has_cmsis_nn_kernel(op):
+        return "CMSIS-NN"
+    return "reference"

@@ -6,91 +6,36 @@ Resolution order (first hit wins):
 2. environment variable ``PIO_TINYML_SOURCES`` (explicit: must hold the pinned trees)
 3. ``~/.pio-tinyml/sources``                 (used when it holds the pinned TFLM tree)
 4. the download cache in PlatformIO's core dir, filled on first use by a ``Downloader``
-   (the SCons side passes one built on PlatformIO's own ``FileDownloader``).
+   (see :mod:`.download`).
 
 Each tree lives in a folder named as the upstream GitHub archive unpacks
 (``tflite-micro-<commit>``); the folder name is the version marker. A folder of the same
 project with another version is an error naming both, unless the user accepts it.
 
-Hash provenance: GitHub builds its archives on the fly, so their bytes cannot be
-reproduced here. The checksums below are the MD5 sums TFLM itself pins for the same
-GitHub ``.zip`` URLs in ``tensorflow/lite/micro/tools/make/third_party_downloads.inc`` and
-``ext_libs/{cmsis,cmsis_nn}_download.sh`` at the pinned TFLM commit (MD5 is what upstream
-publishes; no SHA-256 exists upstream for these archives). TFLM pins nothing for its own
-archive, so that one has no checksum: it is fixed by the commit in its URL and folder name.
+Versions, archive URLs and checksums: see :mod:`.pins`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Final, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Final, Mapping, Optional, Sequence
 
+from .. import files
 from ..errors import SourcesError
+from .pins import PINS, PINS_BY_KEY, TFLM_COMMIT, Pin, layout_text, required_pins
 from .selection import SourceTrees
 
-TFLM_COMMIT: Final = "90b983c2b3f1480642e040bbd2ddb37b998f3424"
+__all__ = ["PINS", "TFLM_COMMIT", "Pin", "resolve_sources"]
+
 ENV_VAR: Final = "PIO_TINYML_SOURCES"
 OPTION: Final = "custom_tinyml_sources_dir"
 HOME_SOURCES: Final = Path("~/.pio-tinyml/sources")
-FLATBUFFERS_PATCH: Final = "tensorflow/lite/micro/tools/make/flatbuffers.patch"
-
-
-@dataclass(frozen=True)
-class Pin:
-    """One upstream tree at a fixed version."""
-
-    key: str  # field name in SourceTrees
-    project: str  # folder prefix, e.g. "tflite-micro"
-    version: str  # commit or tag version; folder is f"{project}-{version}"
-    url: str  # GitHub archive URL (the one TFLM's own scripts use where they have one)
-    checksum: Optional[str]  # MD5 pinned by TFLM for that URL, see module docstring
-    checksum_source: str  # where the checksum (or the pin) comes from
-
-    @property
-    def folder(self) -> str:
-        return f"{self.project}-{self.version}"
-
-
-_MAKE: Final = "tensorflow/lite/micro/tools/make/"
-PINS: Final[tuple[Pin, ...]] = (
-    Pin("tflm", "tflite-micro", TFLM_COMMIT,
-        f"https://github.com/tensorflow/tflite-micro/archive/{TFLM_COMMIT}.zip",
-        None, "pio-tinyml's own pin (TFLM publishes no checksum of its archive)"),
-    Pin("cmsis_nn", "CMSIS-NN", "4ab83cc3cc98fb85ed6dafb55e8ca02f1628dcae",
-        "https://github.com/ARM-software/CMSIS-NN/archive/4ab83cc3cc98fb85ed6dafb55e8ca02f1628dcae.zip",
-        "c960031e7d10cf31c477fb34ef460106", _MAKE + "ext_libs/cmsis_nn_download.sh"),
-    Pin("cmsis", "CMSIS_6", "5782d6f8057906d360f4b95ec08a2354afe5c9b9",
-        "https://github.com/ARM-software/CMSIS_6/archive/5782d6f8057906d360f4b95ec08a2354afe5c9b9.zip",
-        "563e7c6465f63bdc034359e9b536b366", _MAKE + "ext_libs/cmsis_download.sh"),
-    Pin("flatbuffers", "flatbuffers", "25.9.23",
-        "https://github.com/google/flatbuffers/archive/refs/tags/v25.9.23.zip",
-        "023eca1e211d64007124420cd6be29c7", _MAKE + "third_party_downloads.inc"),
-    Pin("gemmlowp", "gemmlowp", "719139ce755a0f31cbf1c37f7f98adcc7fc9f425",
-        "https://github.com/google/gemmlowp/archive/719139ce755a0f31cbf1c37f7f98adcc7fc9f425.zip",
-        "7e8191b24853d75de2af87622ad293ba", _MAKE + "third_party_downloads.inc"),
-    Pin("ruy", "ruy", "d37128311b445e758136b8602d1bbd2a755e115d",
-        "https://github.com/google/ruy/archive/d37128311b445e758136b8602d1bbd2a755e115d.zip",
-        "abf7a91eb90d195f016ebe0be885bb6e", _MAKE + "third_party_downloads.inc"),
-)  # fmt: skip
-PINS_BY_KEY: Final[Mapping[str, Pin]] = {p.key: p for p in PINS}
-CMSIS_KEYS: Final = ("cmsis_nn", "cmsis")
 
 # (url, checksum or None, destination directory) -> the folder the archive unpacked to.
 # Raises any exception on failure; checksum mismatches must raise too.
 Downloader = Callable[[str, Optional[str], Path], Path]
-
-
-def required_pins(kernels: str) -> list[Pin]:
-    """The trees a build with these kernels needs."""
-    return [p for p in PINS if kernels == "cmsis-nn" or p.key not in CMSIS_KEYS]
-
-
-def layout_text(pins: Sequence[Pin] = PINS) -> str:
-    """The expected folder layout, for messages."""
-    return ", ".join(f"{p.folder}/" for p in pins)
 
 
 def _other_versions(root: Path, pin: Pin) -> list[str]:
@@ -230,81 +175,5 @@ def fetch_pin(pin: Pin, cache_dir: Path, download: Downloader, pins: Sequence[Pi
     if unpacked != target:
         if not (unpacked / pin.folder).is_dir():
             raise SourcesError(f"{pin.url} did not unpack to {pin.folder}/ (got {unpacked})")
-        (unpacked / pin.folder).rename(target)
+        files.publish_dir(unpacked / pin.folder, target)
     return target
-
-
-# --- flatbuffers.patch, applied to copies (the user's trees are never modified) -----------
-
-_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-def parse_patch(text: str) -> dict[str, list[list[str]]]:
-    """Unified diff -> {relative path: [hunk lines (' ', '-', '+' prefixed)]}.
-
-    Hunks are read by the line counts of their ``@@`` headers, so trailers such as a
-    ``format-patch`` signature are ignored.
-    """
-    files: dict[str, list[list[str]]] = {}
-    current: Optional[list[list[str]]] = None
-    old_left = new_left = 0
-    for line in text.splitlines():
-        if old_left > 0 or new_left > 0:
-            line = line or " "
-            assert current is not None
-            current[-1].append(line)
-            if line[0] in (" ", "-"):
-                old_left -= 1
-            if line[0] in (" ", "+"):
-                new_left -= 1
-        elif line.startswith("+++ "):
-            path = line[4:].split("\t")[0]
-            path = path[2:] if path.startswith("b/") else path
-            current = files.setdefault(path, [])
-        elif current is not None and (match := _HUNK_RE.match(line)):
-            current.append([])
-            old_left = int(match.group(2) or "1")
-            new_left = int(match.group(4) or "1")
-    return files
-
-
-def apply_hunks(original: str, hunks: Iterable[list[str]], name: str = "") -> str:
-    """Apply hunks by exact context match (searched from the previous hunk on)."""
-    lines = original.split("\n")
-    pos = 0
-    for hunk in hunks:
-        old = [h[1:] for h in hunk if h[0] in (" ", "-")]
-        new = [h[1:] for h in hunk if h[0] in (" ", "+")]
-        for start in range(pos, len(lines) - len(old) + 1):
-            if lines[start : start + len(old)] == old:
-                lines[start : start + len(old)] = new
-                pos = start + len(new)
-                break
-        else:
-            raise SourcesError(f"TFLM's flatbuffers.patch does not apply to {name}")
-    return "\n".join(lines)
-
-
-def patched_flatbuffers_headers(trees: SourceTrees) -> dict[str, str]:
-    """{path relative to an include dir ("flatbuffers/base.h"): patched text}."""
-    patch = (trees.tflm / FLATBUFFERS_PATCH).read_text(encoding="utf-8")
-    out: dict[str, str] = {}
-    for rel, hunks in parse_patch(patch).items():
-        if not rel.startswith("include/"):
-            continue
-        original = (trees.flatbuffers / rel).read_text(encoding="utf-8")
-        out[rel[len("include/") :]] = apply_hunks(original, hunks, rel)
-    return out
-
-
-def write_flatbuffers_overlay(trees: SourceTrees, dest: Path) -> Path:
-    """Write the patched headers under ``dest`` (only when changed); return ``dest``."""
-    for rel, text in patched_flatbuffers_headers(trees).items():
-        path = dest / rel
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    return dest

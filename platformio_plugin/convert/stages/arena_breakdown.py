@@ -21,8 +21,10 @@ TOTALS = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 
 
 def parse(text: str) -> dict[str, Any]:
-    kinds = {m[0]: {"used": int(m[1]), "requested": int(m[2]), "count": int(m[3])}
-             for m in LINE.findall(text)}
+    kinds = {
+        m[0]: {"used": int(m[1]), "requested": int(m[2]), "count": int(m[3])}
+        for m in LINE.findall(text)
+    }
     totals = {name: int(value) for name, value in TOTALS.findall(text)}
     return {"kinds": kinds, **totals}
 

@@ -46,9 +46,11 @@ def check_ops(data: bytes, label: str) -> list[str]:
     offenders = [(node, op) for node, op in ops if op_table.lookup(op) is None]
     if offenders:
         raise UnsupportedOpsError(
-            label, offenders,
+            label,
+            offenders,
             "Replace these layers in the model with ones TFLite Micro supports "
-            "(see the op table in the docs), then convert again.")
+            '(see "Supported ops" in the README), then convert again.',
+        )
     return sorted({op for _, op in ops})
 
 
@@ -64,12 +66,16 @@ def check_int8_io(data: bytes, label: str) -> dict[str, Any]:
     try:
         interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 20))
     except Exception as exc:
-        raise ModelFileError(f"{label}: TFLite Micro cannot load this model: {exc}",
-                             "Re-export the model with the TFLite converter (full int8); a "
-                             "truncated or hand-edited file is the usual cause.") from None
+        raise ModelFileError(
+            f"{label}: TFLite Micro cannot load this model: {exc}",
+            "Re-export the model with the TFLite converter (full int8); a "
+            "truncated or hand-edited file is the usual cause.",
+        ) from None
     info: dict[str, Any] = {}
-    for role, details in (("input", interp.get_input_details(0)),
-                          ("output", interp.get_output_details(0))):
+    for role, details in (
+        ("input", interp.get_input_details(0)),
+        ("output", interp.get_output_details(0)),
+    ):
         dtype = np.dtype(details["dtype"]).name
         scale, zp = _quant(details)
         if dtype != "int8":
@@ -81,9 +87,9 @@ def check_int8_io(data: bytes, label: str) -> dict[str, Any]:
         if not scale > 0.0:
             raise ConversionError(
                 f"{label}: {role} tensor is int8 but has no quantization scale (scale {scale}).",
-                "The model was not calibrated; convert it again with real calibration data.")
-        info[role] = {"shape": [int(d) for d in details["shape"]], "scale": scale,
-                      "zero_point": zp}
+                "The model was not calibrated; convert it again with real calibration data.",
+            )
+        info[role] = {"shape": [int(d) for d in details["shape"]], "scale": scale, "zero_point": zp}
     return info
 
 
@@ -117,9 +123,12 @@ def _float_ref(onnx_path: str, x: np.ndarray) -> np.ndarray:
 
 def _golden(path: Path, qin: np.ndarray, qout: np.ndarray, io: dict[str, Any]) -> None:
     doc = {
-        "input": io["input"], "output": io["output"],
-        "vectors": [{"input": a.reshape(-1).tolist(), "output": b.reshape(-1).tolist()}
-                    for a, b in zip(qin, qout)],
+        "input": io["input"],
+        "output": io["output"],
+        "vectors": [
+            {"input": a.reshape(-1).tolist(), "output": b.reshape(-1).tolist()}
+            for a, b in zip(qin, qout)
+        ],
     }
     path.write_text(json.dumps(doc, indent=1) + "\n")
 
@@ -129,16 +138,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     label = str(request.get("label", tflite.name))
     data = tflite.read_bytes()
     if request["step"] == "inspect_tflite" and data[4:8] != b"TFL3":
-        raise ModelFileError(f"{label} is not a TFLite flatbuffer (no TFL3 identifier).",
-                             "Give a .tflite file written by the TFLite converter.")
+        raise ModelFileError(
+            f"{label} is not a TFLite flatbuffer (no TFL3 identifier).",
+            "Give a .tflite file written by the TFLite converter.",
+        )
     try:
         ops = check_ops(data, label)
     except UnsupportedOpsError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{label} cannot be parsed as a TFLite model: {exc}",
-                             "Re-export the model; a truncated download or copy is the usual "
-                             "cause.") from None
+        raise ModelFileError(
+            f"{label} cannot be parsed as a TFLite model: {exc}",
+            "Re-export the model; a truncated download or copy is the usual cause.",
+        ) from None
     io = check_int8_io(data, label)
     in_shape = io["input"]["shape"]
     report: dict[str, Any] = {"ops": ops, "io": io}
@@ -177,12 +189,12 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         report["accuracy_drop"] = float(drop)
         limit = request.get("max_accuracy_drop")
         if limit is not None and drop > float(limit):
-            what = ("accuracy" if "accuracy_float" in report else "top-1 agreement with float")
+            what = "accuracy" if "accuracy_float" in report else "top-1 agreement with float"
             raise AccuracyError(
-                f"{label}: int8 {what} dropped by {drop:.2f} points "
-                f"(limit {float(limit):.2f}).",
+                f"{label}: int8 {what} dropped by {drop:.2f} points (limit {float(limit):.2f}).",
                 "Give more (and more representative) calibration samples, or raise "
-                "custom_tinyml_max_accuracy_drop.")
+                "custom_tinyml_max_accuracy_drop.",
+            )
     _golden(Path(request["out_golden"]), qin[:n_golden], qout[:n_golden], io)
     report["golden_source"] = "quantized held-out samples"
     return report

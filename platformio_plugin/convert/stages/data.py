@@ -22,13 +22,17 @@ def _bad(path: Path, what: str, hint: str) -> CalibrationDataError:
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr: np.ndarray = np.load(path, allow_pickle=False)
     except ValueError as exc:
-        raise _bad(path, f"cannot be read without unpickling ({exc}).",
-                   "Save a plain numeric array: np.save(path, x.astype(np.float32)).") from None
+        raise _bad(
+            path,
+            f"cannot be read without unpickling ({exc}).",
+            "Save a plain numeric array: np.save(path, x.astype(np.float32)).",
+        ) from None
     except (OSError, EOFError) as exc:
-        raise _bad(path, f"is not a readable .npy file ({exc}).",
-                   "Save it with np.save(path, x).") from None
+        raise _bad(
+            path, f"is not a readable .npy file ({exc}).", "Save it with np.save(path, x)."
+        ) from None
     return arr
 
 
@@ -41,16 +45,22 @@ def _load_npz(path: Path) -> tuple[np.ndarray, Optional[np.ndarray]]:
         if x_key is None:
             rest = [k for k in keys if k != y_key]
             if len(rest) != 1:
-                raise _bad(path, f"has arrays {keys}; cannot tell which holds the samples.",
-                           "Name the samples x (and labels y): np.savez(path, x=..., y=...).")
+                raise _bad(
+                    path,
+                    f"has arrays {keys}; cannot tell which holds the samples.",
+                    "Name the samples x (and labels y): np.savez(path, x=..., y=...).",
+                )
             x_key = rest[0]
         x = npz[x_key]
         y = npz[y_key] if y_key else None
     except CalibrationDataError:
         raise
     except Exception as exc:
-        raise _bad(path, f"is not a readable .npz file ({type(exc).__name__}: {exc}).",
-                   "Save it with np.savez(path, x=samples, y=labels).") from None
+        raise _bad(
+            path,
+            f"is not a readable .npz file ({type(exc).__name__}: {exc}).",
+            "Save it with np.savez(path, x=samples, y=labels).",
+        ) from None
     return x, y
 
 
@@ -66,14 +76,20 @@ def _load_csv(path: Path) -> np.ndarray:
             except ValueError:
                 if lineno == 1 and not rows:
                     continue  # header line
-                raise _bad(path, f"line {lineno} has a non-numeric value: {row!r}.",
-                           "Each line must hold one flattened sample of numbers.") from None
+                raise _bad(
+                    path,
+                    f"line {lineno} has a non-numeric value: {row!r}.",
+                    "Each line must hold one flattened sample of numbers.",
+                ) from None
     if not rows:
         raise _bad(path, "holds no samples.", "Each line must hold one flattened sample.")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
-        raise _bad(path, f"lines have different lengths {sorted(widths)}.",
-                   "Each line must hold one flattened sample of the same size.")
+        raise _bad(
+            path,
+            f"lines have different lengths {sorted(widths)}.",
+            "Each line must hold one flattened sample of the same size.",
+        )
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -82,11 +98,17 @@ def _load_images(folder: Path, shape: tuple[int, ...]) -> np.ndarray:
 
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise _bad(folder, "is an empty folder (no .png/.jpg/.bmp/.pgm images).",
-                   "Put 100-500 representative input images there, or give a .npy file.")
+        raise _bad(
+            folder,
+            "is an empty folder (no .png/.jpg/.bmp/.pgm images).",
+            "Put 100-500 representative input images there, or give a .npy file.",
+        )
     if len(shape) != 4:
-        raise _bad(folder, f"holds images but the model input {tuple(shape)} is not an image.",
-                   "Give the samples as .npy in the model's input shape.")
+        raise _bad(
+            folder,
+            f"holds images but the model input {tuple(shape)} is not an image.",
+            "Give the samples as .npy in the model's input shape.",
+        )
     chw = shape[1] in (1, 3)
     c, h, w = (shape[1], shape[2], shape[3]) if chw else (shape[3], shape[1], shape[2])
     out = []
@@ -107,8 +129,9 @@ def _measure(arr: np.ndarray) -> tuple[str, str, int]:
     return kind, str(arr.dtype), nonfinite
 
 
-def load_samples(path: Path, shape: tuple[int, ...], min_samples: int,
-                 role: str = "calibration") -> tuple[np.ndarray, Optional[np.ndarray]]:
+def load_samples(
+    path: Path, shape: tuple[int, ...], min_samples: int, role: str = "calibration"
+) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """(x as float32 of shape (N, *shape[1:]), labels or None), validated."""
     if not path.exists():
         raise _bad(path, f"{role} data not found.", "Check the path.")
@@ -125,13 +148,19 @@ def load_samples(path: Path, shape: tuple[int, ...], min_samples: int,
         x = _load_csv(path)
         per = int(np.prod(shape[1:]))
         if x.shape[1] != per:
-            raise _bad(path, f"lines have {x.shape[1]} values, expected {per} "
-                             f"(one flattened sample of shape {tuple(shape[1:])}).",
-                       "Each line must hold one flattened sample.")
+            raise _bad(
+                path,
+                f"lines have {x.shape[1]} values, expected {per} "
+                f"(one flattened sample of shape {tuple(shape[1:])}).",
+                "Each line must hold one flattened sample.",
+            )
         x = x.reshape((x.shape[0], *shape[1:]))
     else:
-        raise _bad(path, f"has unsupported suffix {path.suffix!r}.",
-                   "Use .npy, .npz (x, y), .csv or a folder of images.")
+        raise _bad(
+            path,
+            f"has unsupported suffix {path.suffix!r}.",
+            "Use .npy, .npz (x, y), .csv or a folder of images.",
+        )
     kind, name, nonfinite = _measure(x)
     n = check_samples(str(path), x.shape, kind, name, nonfinite, shape, min_samples, role=role)
     x = np.asarray(x, dtype=np.float32).reshape((n, *shape[1:]))
@@ -142,7 +171,3 @@ def load_samples(path: Path, shape: tuple[int, ...], min_samples: int,
         check_labels(str(path), n, labels.shape)
         labels = labels.astype(np.int64)
     return x, labels
-
-
-
-

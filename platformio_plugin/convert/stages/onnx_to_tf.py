@@ -46,8 +46,10 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     np.save(cind_file, np.ascontiguousarray(sample, dtype=np.float32))
     if len(shape) == 4 and predicted[-1] == 3:
         # Our own samples stand in for onnx2tf's downloaded images (never the network).
-        np.save(Path.cwd() / ONNX2TF_SAMPLE_FILE,
-                np.repeat(np.ascontiguousarray(sample, dtype=np.float32), 20, axis=0))
+        np.save(
+            Path.cwd() / ONNX2TF_SAMPLE_FILE,
+            np.repeat(np.ascontiguousarray(sample, dtype=np.float32), 20, axis=0),
+        )
     _seed()
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     import onnx2tf
@@ -72,8 +74,9 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             ) from None
     print(buffer.getvalue())
     if model is None or not getattr(model, "inputs", None):
-        raise ConversionError(f"onnx2tf produced no model for {onnx_path.name}: "
-                              f"{_last_error(buffer.getvalue())}", "")
+        raise ConversionError(
+            f"onnx2tf produced no model for {onnx_path.name}: {_last_error(buffer.getvalue())}", ""
+        )
     tf_shape = [int(d) if d is not None else 1 for d in model.inputs[0].shape]
     if tf_shape == shape:
         layout = "same"
@@ -82,7 +85,9 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     else:
         raise ConversionError(
             f"onnx2tf made the input {tf_shape} from the model's {shape}; pio-tinyml cannot map "
-            "the calibration data to it.", "Please report this model.")
+            "the calibration data to it.",
+            "Please report this model.",
+        )
     return model, {"tf_input_shape": tf_shape, "layout": layout}
 
 

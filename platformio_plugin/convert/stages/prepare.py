@@ -18,28 +18,36 @@ def _fix_onnx(src: Path, dst: Path, shape_override: Any) -> tuple[str, list[int]
     try:
         model = onnx.load(str(src), load_external_data=True)
     except Exception as exc:
-        raise ModelFileError(f"{src} is not a readable ONNX model "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).",
-                             "Re-export it (torch.onnx.export) as a single .onnx file.") from None
+        raise ModelFileError(
+            f"{src} is not a readable ONNX model "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).",
+            "Re-export it (torch.onnx.export) as a single .onnx file.",
+        ) from None
     graph = model.graph
     init_names = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in init_names]
     if len(inputs) != 1:
-        raise ModelFileError(f"{src} has {len(inputs)} inputs "
-                             f"({', '.join(i.name for i in inputs)}); pio-tinyml supports one.",
-                             "Export a model with a single input tensor.")
+        raise ModelFileError(
+            f"{src} has {len(inputs)} inputs "
+            f"({', '.join(i.name for i in inputs)}); pio-tinyml supports one.",
+            "Export a model with a single input tensor.",
+        )
     inp = inputs[0]
     ttype = inp.type.tensor_type
     if ttype.elem_type != onnx.TensorProto.FLOAT:
-        raise ModelFileError(f"{src}: input {inp.name} is not float32.",
-                             "Export the float model; pio-tinyml quantizes it to int8.")
+        raise ModelFileError(
+            f"{src}: input {inp.name} is not float32.",
+            "Export the float model; pio-tinyml quantizes it to int8.",
+        )
     dims = ttype.shape.dim
     if shape_override:
         shape = [int(d) for d in shape_override]
         if len(shape) != len(dims):
-            raise ConfigError(f"Input shape {tuple(shape)} has rank {len(shape)} but {src} "
-                              f"input {inp.name} has rank {len(dims)}.",
-                              "Give the shape in the model's own layout with batch 1.")
+            raise ConfigError(
+                f"Input shape {tuple(shape)} has rank {len(shape)} but {src} "
+                f"input {inp.name} has rank {len(dims)}.",
+                "Give the shape in the model's own layout with batch 1.",
+            )
     else:
         shape = []
         for i, d in enumerate(dims):
@@ -48,9 +56,10 @@ def _fix_onnx(src: Path, dst: Path, shape_override: Any) -> tuple[str, list[int]
             elif i == 0:
                 shape.append(1)  # dynamic batch -> 1
             else:
-                raise ConfigError(f"{src}: input {inp.name} dimension {i} is dynamic "
-                                  f"({d.dim_param or '?'}).",
-                                  "Set custom_tinyml_input_shape (CLI: --input-shape).")
+                raise ConfigError(
+                    f"{src}: input {inp.name} dimension {i} is dynamic ({d.dim_param or '?'}).",
+                    "Set custom_tinyml_input_shape (CLI: --input-shape).",
+                )
     if shape[0] != 1:
         shape[0] = 1
     for d, v in zip(dims, shape):

@@ -51,8 +51,10 @@ def _load_class(spec: str) -> type:
         )
     file = Path(file_part)
     if not file.is_file():
-        raise ModelClassError(f"Model class file {file} does not exist (from {spec!r}).",
-                              "Give the path of the .py file that defines the nn.Module.")
+        raise ModelClassError(
+            f"Model class file {file} does not exist (from {spec!r}).",
+            "Give the path of the .py file that defines the nn.Module.",
+        )
     mod_name = f"tinyml_user_model_{file.stem}"
     mod_spec = importlib.util.spec_from_file_location(mod_name, file)
     assert mod_spec is not None and mod_spec.loader is not None
@@ -62,13 +64,17 @@ def _load_class(spec: str) -> type:
     try:
         mod_spec.loader.exec_module(module)
     except Exception as exc:  # the user's file: report, don't trace
-        raise ModelClassError(f"Importing {file} failed: {type(exc).__name__}: {exc}",
-                              "Fix the model file so that it imports on its own.") from None
+        raise ModelClassError(
+            f"Importing {file} failed: {type(exc).__name__}: {exc}",
+            "Fix the model file so that it imports on its own.",
+        ) from None
     cls = getattr(module, cls_name, None)
     if cls is None:
         names = [n for n, v in vars(module).items() if isinstance(v, type)]
-        raise ModelClassError(f"{file} has no class {cls_name}.",
-                              f"Classes defined there: {', '.join(sorted(names)) or 'none'}.")
+        raise ModelClassError(
+            f"{file} has no class {cls_name}.",
+            f"Classes defined there: {', '.join(sorted(names)) or 'none'}.",
+        )
     return cls  # type: ignore[no-any-return]
 
 
@@ -106,8 +112,7 @@ def _unpickling_refused(path: Path, *, trusted: bool) -> Iterator[None]:
         yield
     except _PickleRefused:
         raise UntrustedModelError(
-            f"{path} holds pickled objects; loading them would run arbitrary code from the "
-            "file.",
+            f"{path} holds pickled objects; loading them would run arbitrary code from the file.",
             "Export the model again with torch.export.save (plain tensors), or, only for a file "
             "you trust, set custom_tinyml_trust_pickle = yes (CLI: --trust-pickle).",
         ) from None
@@ -142,33 +147,40 @@ def _instantiate(request: dict[str, Any], model_path: Path, state: Any) -> Any:
     try:
         model = cls(**dict(request.get("model_kwargs") or {}))
     except Exception as exc:
-        raise ModelClassError(f"Creating {spec}({request.get('model_kwargs') or ''}) failed: "
-                              f"{type(exc).__name__}: {exc}",
-                              "Pass the constructor arguments (custom_tinyml_model_kwargs).",
-                              ) from None
+        raise ModelClassError(
+            f"Creating {spec}({request.get('model_kwargs') or ''}) failed: "
+            f"{type(exc).__name__}: {exc}",
+            "Pass the constructor arguments (custom_tinyml_model_kwargs).",
+        ) from None
     if not isinstance(model, torch.nn.Module):
         raise ModelClassError(f"{spec} is not a torch.nn.Module.", "")
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # same keys, other shapes: say which
         sizes = [ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln]
-        detail = "; ".join(sizes[:4]) + (" ..." if len(sizes) > 4 else "") if sizes else (
-            str(exc).splitlines()[0])
-        raise ModelClassError(f"{model_path} does not match {spec}: {detail}",
-                              "Use the class (and constructor arguments, "
-                              "custom_tinyml_model_kwargs) the weights were trained with.",
-                              ) from None
+        detail = (
+            "; ".join(sizes[:4]) + (" ..." if len(sizes) > 4 else "")
+            if sizes
+            else (str(exc).splitlines()[0])
+        )
+        raise ModelClassError(
+            f"{model_path} does not match {spec}: {detail}",
+            "Use the class (and constructor arguments, "
+            "custom_tinyml_model_kwargs) the weights were trained with.",
+        ) from None
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if missing or unexpected:
         parts = []
         if missing:
             parts.append(f"missing {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}")
         if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:8])}"
-                         f"{' ...' if len(unexpected) > 8 else ''}")
-        raise ModelClassError(f"{model_path} does not match {spec}: {'; '.join(parts)}.",
-                              "Use the class (and constructor arguments) the weights were "
-                              "trained with.")
+            parts.append(
+                f"unexpected {', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}"
+            )
+        raise ModelClassError(
+            f"{model_path} does not match {spec}: {'; '.join(parts)}.",
+            "Use the class (and constructor arguments) the weights were trained with.",
+        )
     return model
 
 
@@ -199,8 +211,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         elif kind == "exported":
             with _unpickling_refused(path, trusted=bool(request.get("trust_pickle"))):
                 program = torch.export.load(str(path))
-            example = [n for n in program.graph.nodes if n.op == "placeholder"
-                       and n.name in program.graph_signature.user_inputs]
+            example = [
+                n
+                for n in program.graph.nodes
+                if n.op == "placeholder" and n.name in program.graph_signature.user_inputs
+            ]
             found = tuple(int(d) for d in example[0].meta["val"].shape) if example else None
             shape = tuple(int(d) for d in request.get("input_shape") or found or ())
             if not shape:
@@ -228,16 +243,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                 if state is None:
                     raise ModelFileError(
                         f"{path} holds a {type(obj).__name__}, not a model or a state_dict.",
-                        "Save torch.save(model.state_dict(), path).")
+                        "Save torch.save(model.state_dict(), path).",
+                    )
                 model = _instantiate(request, path, state)
             shape = _need_shape(request, path)
     except TinyMLError:
         raise
     except Exception as exc:  # whatever torch raises for a damaged file: report, don't trace
-        raise ModelFileError(f"{path} cannot be read as a PyTorch model: "
-                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                             "Check that the file is complete and was written by torch.save, "
-                             "torch.jit.save or torch.export.save.") from None
+        raise ModelFileError(
+            f"{path} cannot be read as a PyTorch model: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            "Check that the file is complete and was written by torch.save, "
+            "torch.jit.save or torch.export.save.",
+        ) from None
     if kind != "exported":  # an ExportedProgram's module is fixed at export time
         model.eval()
     dummy = torch.zeros(shape, dtype=torch.float32)
@@ -252,11 +270,24 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             ) from None
         if kind == "exported":
             # An ExportedProgram only goes through the dynamo exporter.
-            torch.onnx.export(program, (dummy,), str(out), dynamo=True, external_data=False,
-                              optimize=True, verbose=False)
+            torch.onnx.export(
+                program,
+                (dummy,),
+                str(out),
+                dynamo=True,
+                external_data=False,
+                optimize=True,
+                verbose=False,
+            )
         else:
             torch.onnx.export(
-                model, (dummy,), str(out), dynamo=False, opset_version=OPSET,
-                input_names=["input"], output_names=["output"], do_constant_folding=True,
+                model,
+                (dummy,),
+                str(out),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input"],
+                output_names=["output"],
+                do_constant_folding=True,
             )
     return {"format": kind, "input_shape": list(shape)}

@@ -8,88 +8,20 @@ script, no external asset) that is byte-identical for identical input.
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any, Mapping, Optional, Sequence
 
-from . import __version__
-from .analysis import layers as layer_view
-from .analysis.tflite_reader import TFLiteModel
-from .config import BoardSpec
-from .pipeline import PreparedModel
-from .tflm import op_table, selection
+from .. import __version__
+from ..analysis import layers as layer_view
+from ..analysis.lifetimes import arena_use
+from ..analysis.tflite_reader import TFLiteModel
+from ..config import BoardSpec
+from ..results import PreparedModel
+from ..tflm.selection import kernel_of
+from .svg import arena_svg
 
 TEMPLATE = Path(__file__).parent / "templates" / "model_report.html.tmpl"
-
-# Bytes per element of each tensor type (int4 packs two elements per byte).
-DTYPE_BYTES: Mapping[str, float] = {
-    "bool": 1, "int8": 1, "uint8": 1, "int4": 0.5,
-    "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
-    "int32": 4, "uint32": 4, "float32": 4,
-    "int64": 8, "uint64": 8, "float64": 8, "complex64": 8, "complex128": 16,
-}  # fmt: skip
-
-
-# ---------------------------------------------------------------- the data
-
-
-@dataclass(frozen=True)
-class Lifetime:
-    tensor: int
-    first: int  # index of the first operator that needs the tensor
-    last: int  # index of the last operator that needs it
-    size: int  # bytes
-
-
-def tensor_bytes(model: TFLiteModel, index: int) -> int:
-    tensor = model.tensor(index)
-    return math.ceil(tensor.elements * DTYPE_BYTES.get(tensor.dtype, 0))
-
-
-def lifetimes(model: TFLiteModel) -> list[Lifetime]:
-    """Activation tensors (no constant data) from first producer to last consumer.
-
-    A model input is alive from the first operator, a model output until the last.
-    """
-    count = len(model.operators)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for op in model.operators:
-        for index in (*op.inputs, *op.outputs):
-            if index < 0 or model.tensor(index).has_data:
-                continue
-            first.setdefault(index, op.index)
-            last[index] = op.index
-    for index in model.inputs:
-        if index in first:
-            first[index] = 0
-    for index in model.outputs:
-        if index in last:
-            last[index] = count - 1
-    return [Lifetime(i, first[i], last[i], tensor_bytes(model, i)) for i in sorted(first)]
-
-
-def arena_use(model: TFLiteModel) -> list[int]:
-    """Per operator, the bytes of every activation tensor alive while it runs."""
-    use = [0] * len(model.operators)
-    for life in lifetimes(model):
-        for i in range(life.first, life.last + 1):
-            use[i] += life.size
-    return use
-
-
-def has_cmsis_nn_kernel(op: str) -> bool:
-    """True when kernels/cmsis_nn/ holds a file replacing the op's reference kernel."""
-    entry = op_table.BUILTIN_OPS.get(op)
-    return entry is not None and entry.sources[0].rsplit("/", 1)[1] in selection.CMSIS_NN_GROUPS
-
-
-def kernel_of(op: str, kernels: str) -> str:
-    if kernels == "cmsis-nn" and has_cmsis_nn_kernel(op):
-        return "CMSIS-NN"
-    return "reference"
 
 
 # ---------------------------------------------------------------- formatting
@@ -164,93 +96,6 @@ def _budget(model: PreparedModel, board: BoardSpec, runtime_flash: int, runtime_
         "</span></div>"
     )
     return f'<div class="budget">{flash}{ram}</div>{legend}'
-
-
-def _nice_step(top: float) -> int:
-    """A round tick spacing giving 4-6 ticks up to `top`."""
-    raw = max(top / 5, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if raw <= factor * power:
-            return max(int(factor * power), 1)
-    return int(10 * power)
-
-
-def arena_svg(
-    use: Sequence[int], ops: Sequence[str], arena_size: int, plan: Optional[int] = None
-) -> str:
-    """Bars of bytes alive per layer, kArenaSize (and TFLM's tensor plan) as lines."""
-    width, height = 1040, 340
-    left, right, top, bottom = 78, 16, 30, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(use, default=0)
-    y_max = max(arena_size, peak, plan or 0, 1) * 1.08
-    unit = 1024 if y_max >= 4096 else 1  # ticks on whole KB (or bytes for tiny models)
-    step = _nice_step(y_max / unit) * unit
-
-    def y(value: float) -> float:
-        return top + plot_h - value / y_max * plot_h
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="Arena use across the layers" class="arena" '
-        f'data-peak="{peak}" data-arena="{arena_size}" font-family="system-ui, sans-serif" '
-        f'font-size="12">'
-    ]
-    for tick in range(0, int(y_max) + 1, step):
-        ty = y(tick)
-        out.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
-            f'stroke="#e6e9ef"/><text x="{left - 8}" y="{ty + 4:.1f}" text-anchor="end" '
-            f'fill="#5d6676">{tick // unit:,} {"KB" if unit > 1 else "B"}</text>'
-        )
-    count = max(len(use), 1)
-    slot = plot_w / count
-    bar_w = max(slot * 0.72, 1.0)
-    label_every = math.ceil(count / 32)
-    peak_at = use.index(peak) if use else -1
-    for i, (value, op) in enumerate(zip(use, ops)):
-        x = left + i * slot + (slot - bar_w) / 2
-        bar_top = min(y(value), top + plot_h - 1.5) if value else y(value)  # a sliver stays visible
-        colour = "#e0762b" if i == peak_at else "#2f6fdf"
-        out.append(
-            f'<rect class="layer" data-layer="{i}" data-bytes="{value}" x="{x:.2f}" '
-            f'y="{bar_top:.2f}" width="{bar_w:.2f}" height="{top + plot_h - bar_top:.2f}" '
-            f'fill="{colour}"><title>#{i} {_e(op)}: {value:,} B of activations alive</title></rect>'
-        )
-        if i % label_every == 0 or i == count - 1:
-            out.append(
-                f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 16}" '
-                f'text-anchor="middle" fill="#5d6676">{i}</text>'
-            )
-    out.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
-        f'stroke="#9aa3b2"/>'
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
-        f'fill="#5d6676">layer (operator index)</text>'
-    )
-    if peak_at >= 0:
-        px = left + peak_at * slot + slot / 2
-        anchor = "start" if peak_at < count / 2 else "end"
-        dx = -bar_w / 2 if anchor == "start" else bar_w / 2
-        out.append(
-            f'<text class="peak" x="{px + dx:.1f}" y="{y(peak) - 7:.1f}" text-anchor="{anchor}" '
-            f'fill="#b4541a" font-weight="600">peak {peak:,} B at #{peak_at} '
-            f"{_e(ops[peak_at])}</text>"
-        )
-    lines = [(arena_size, f"kArenaSize {arena_size:,} B", "#c62828", "")]
-    if plan:
-        lines.append((plan, f"TFLM tensor plan {plan:,} B", "#6b7280", ' stroke-dasharray="6 4"'))
-    for value, text, colour, dash in lines:
-        ly = y(value)
-        out.append(
-            f'<line class="limit" data-bytes="{value}" x1="{left}" x2="{width - right}" '
-            f'y1="{ly:.1f}" y2="{ly:.1f}" stroke="{colour}" stroke-width="2"{dash}/>'
-            f'<text x="{width - right - 4}" y="{ly - 6:.1f}" text-anchor="end" fill="{colour}" '
-            f'font-weight="600">{_e(text)}</text>'
-        )
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def _quality(report: Mapping[str, Any], source: str) -> str:

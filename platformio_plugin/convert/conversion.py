@@ -1,0 +1,289 @@
+"""Model conversion: PyTorch / ONNX / int8 TFLite -> checked int8 TFLite Micro model.
+
+Standard library only: this is what the build calls. The work runs in the converter
+environment (see :mod:`.environment`), one worker process per heavy step (see
+:mod:`.runner`); the results are published into ``output_dir`` at once, and nothing is
+left there when a step fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Optional
+
+from .. import files
+from ..errors import ProcessError
+from .environment import ensure_converter_python
+from .formats import TORCH_SUFFIXES, check_model_file
+from .protocol import (
+    GOLDEN_NAME,
+    REPORT_NAME,
+    TFLITE_NAME,
+    ConversionRequest,
+    ConversionResult,
+    layouts,
+)
+from .runner import Worker, cancel_worker, finish_worker, run_worker, start_worker
+
+PROGRESS_WIDTH = 44
+
+
+def progress_line(index: int, total: int, label: str, seconds: float, extra: str = "") -> str:
+    head = f"TinyML: [{index}/{total}] {label} "
+    dots = "." * max(3, PROGRESS_WIDTH - len(head))
+    tail = f" {seconds:.1f} s" + (f" ({extra})" if extra else "")
+    return head + dots + tail
+
+
+class _Pipeline:
+    def __init__(self, python: Path, work: Path, log: Callable[[str], None], total: int) -> None:
+        self.python, self.work, self.log, self.total = python, work, log, total
+        self.index = 0
+        self.stages: dict[str, dict[str, float]] = {}
+        self.arena_breakdown: dict[str, Any] = {}
+
+    def step(self, key: str, label: str, request: dict[str, Any]) -> dict[str, Any]:
+        self.index += 1
+        started = time.monotonic()
+        result = run_worker(
+            self.python, {"step": key, "tag": key, **request}, self.work, step=label
+        )
+        seconds = time.monotonic() - started
+        self.stages[key] = {
+            "seconds": round(seconds, 2),
+            "peak_rss_mb": float(result.get("peak_rss_mb", 0.0)),
+        }
+        extra = ""
+        if key == "quantize":
+            label = f"int8 quantization ({result.get('samples')} samples)"
+        if key == "checks" and "top1_agreement" in result:
+            label = "checks"
+            extra = (
+                f"int8 vs float top-1 agreement {result['top1_agreement']:.1f} %, "
+                f"max |err| {result['max_abs_err']:.3g}"
+            )
+        self.log(progress_line(self.index, self.total, label, seconds, extra))
+        return result
+
+    def split_step(
+        self, worker: Worker, parts: list[tuple[str, str]], request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a preloaded worker that does several stages its request: a progress line and a
+        report entry per stage, from the seconds the worker measured for each."""
+        result = finish_worker(worker, {"step": worker.tag, "tag": worker.tag, **request})
+        wall = float(result["seconds"])
+        later = sum(float(result.get(f"{part}_seconds", 0.0)) for part, _ in parts[1:])
+        for i, (part, label) in enumerate(parts):
+            self.index += 1
+            # The first stage also carries what the worker did not time itself.
+            seconds = round(wall - later, 2) if i == 0 else float(result[f"{part}_seconds"])
+            self.stages[part] = {
+                "seconds": seconds,
+                "peak_rss_mb": float(result.get("peak_rss_mb", 0.0)),
+            }
+            if part == "quantize":
+                label = f"int8 quantization ({result.get('samples')} samples)"
+            self.log(progress_line(self.index, self.total, label, seconds))
+        return result
+
+    def start_arena(self, tflite: Path) -> Worker:
+        """Start measuring the arena; it needs only the .tflite, so it runs beside the checks."""
+        request = {"step": "arena_search", "tag": "arena_search", "tflite": str(tflite)}
+        return start_worker(self.python, "arena_search", self.work, step="arena measurement",
+                            request=request)  # fmt: skip
+
+    def finish_arena(self, worker: Worker) -> int:
+        """Smallest arena_size (bytes) the TFLM interpreter allocates and invokes in."""
+        self.index += 1
+        found = finish_worker(worker)
+        hi, probes, seconds = int(found["arena"]), int(found["probes"]), float(found["seconds"])
+        self.arena_breakdown = dict(found["breakdown"])
+        self.stages["arena"] = {"seconds": round(seconds, 2), "probes": probes}
+        self.log(
+            progress_line(
+                self.index, self.total, "arena size (TFLM host interpreter)", seconds, f"{hi:,} B"
+            )
+        )
+        return hi
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def convert_model(
+    request: ConversionRequest, *, core_dir: Path, log: Callable[[str], None]
+) -> ConversionResult:
+    """Convert ``request.model`` to a checked int8 model published in ``request.output_dir``.
+
+    Raises a :class:`~platformio_plugin.errors.TinyMLError` subclass on every
+    failure; ``output_dir`` is then left as it was before the call.
+    """
+    model = request.model.resolve()
+    check_model_file(model)
+    out = request.output_dir.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    python = ensure_converter_python(core_dir, log)
+    work = request.work_dir.resolve() if request.work_dir else out.parent / f".{out.name}.work"
+    shutil.rmtree(work, ignore_errors=True)
+    staging = files.staging_dir(out)
+    workers: list[Worker] = []  # started ahead of their step: stopped if a step fails
+    try:
+        result = _convert(request, model, python, work, staging, log, workers)
+        files.publish_dir(staging, out)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, ProcessError):  # a crash keeps its log for the report
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        for worker in workers:
+            cancel_worker(worker)
+    shutil.rmtree(work, ignore_errors=True)
+    return ConversionResult(
+        tflite=out / TFLITE_NAME,
+        input_layout=result.input_layout,
+        source_layout=result.source_layout,
+        report=result.report,
+        golden=out / GOLDEN_NAME,
+        arena_bytes_host=result.arena_bytes_host,
+    )
+
+
+def _convert(
+    request: ConversionRequest,
+    model: Path,
+    python: Path,
+    work: Path,
+    staging: Path,
+    log: Callable[[str], None],
+    workers: list[Worker],
+) -> ConversionResult:
+    tflite = staging / TFLITE_NAME
+    golden = staging / GOLDEN_NAME
+    common: dict[str, Any] = {"label": model.name}
+    report: dict[str, Any] = {"model": str(model), "format": model.suffix}
+    if model.suffix == ".tflite":
+        pipe = _Pipeline(python, work, log, 2)
+        shutil.copyfile(model, tflite)
+        workers.append(pipe.start_arena(tflite))
+        checks = pipe.step(
+            "inspect_tflite",
+            "int8 model checks (TFLM interpreter)",
+            {
+                **common,
+                "tflite": str(tflite),
+                "out_golden": str(golden),
+                "golden_vectors": request.golden_vectors,
+            },
+        )
+        rank = len(checks["io"]["input"]["shape"])
+        source_layout, input_layout = layouts(rank, rank == 4)
+        source_layout = input_layout
+    else:
+        float_steps = 4 + (1 if model.suffix in TORCH_SUFFIXES else 0)
+        pipe = _Pipeline(python, work, log, float_steps + 1)
+        # TensorFlow's import (seconds) overlaps the PyTorch export and the data preparation.
+        tf_worker = start_worker(
+            python, "tf_int8", work, step="ONNX -> TensorFlow -> int8", preload="tf_int8"
+        )
+        workers.append(tf_worker)
+        onnx_src = model
+        if model.suffix in TORCH_SUFFIXES:
+            exported = pipe.step(
+                "export_torch",
+                "PyTorch -> ONNX",
+                {
+                    **common,
+                    "model": str(model),
+                    "out_onnx": str(work / "exported.onnx"),
+                    "model_class": _abs_class(request.model_class),
+                    "model_kwargs": dict(request.model_kwargs),
+                    "input_shape": list(request.input_shape) if request.input_shape else None,
+                    "trust_pickle": request.trust_pickle,
+                },
+            )
+            report["torch_format"] = exported["format"]
+            onnx_src = work / "exported.onnx"
+        prep = pipe.step(
+            "prepare",
+            "ONNX model + calibration data",
+            {
+                **common,
+                "model": str(model),
+                "onnx": str(onnx_src),
+                "out_onnx": str(work / "model.onnx"),
+                "input_shape": list(request.input_shape) if request.input_shape else None,
+                "calibration": str(request.calibration.resolve()) if request.calibration else None,
+                "validation": str(request.validation.resolve()) if request.validation else None,
+                "min_samples": request.min_calibration_samples,
+            },
+        )
+        tf_info = pipe.split_step(
+            tf_worker,
+            [("onnx2tf", "ONNX -> TensorFlow (onnx2tf)"), ("quantize", "int8 quantization")],
+            {
+                **common,
+                "onnx": str(work / "model.onnx"),
+                "tf_dir": str(work / "tf"),
+                "calib": str(work / "calib.npy"),
+                "input_name": prep["input_name"],
+                "input_shape": prep["input_shape"],
+                "out_tflite": str(tflite),
+            },
+        )
+        workers.append(pipe.start_arena(tflite))
+        checks = pipe.step(
+            "checks",
+            "checks",
+            {
+                **common,
+                "tflite": str(tflite),
+                "onnx": str(work / "model.onnx"),
+                "compare_x": str(work / "compare_x.npy"),
+                "compare_y": str(work / "compare_y.npy") if prep["labels"] else None,
+                "layout": tf_info["layout"],
+                "out_golden": str(golden),
+                "golden_vectors": request.golden_vectors,
+                "max_accuracy_drop": request.max_accuracy_drop,
+            },
+        )
+        report["calibration_samples"] = prep["calibration_samples"]
+        source_layout, input_layout = layouts(
+            len(prep["input_shape"]), tf_info["layout"] == "channels_last"
+        )
+        report["source_input_shape"] = prep["input_shape"]
+    arena = pipe.finish_arena(workers[-1])
+    for key in ("peak_rss_mb", "seconds"):
+        checks.pop(key, None)
+    report.update(checks)
+    report.update(
+        {
+            "stages": pipe.stages,
+            "tflite_bytes": tflite.stat().st_size,
+            "tflite_sha256": _sha256(tflite),
+            "arena_bytes_host": arena,
+            "arena_breakdown": pipe.arena_breakdown,
+            "input_layout": input_layout,
+            "source_layout": source_layout,
+        }
+    )
+    files.write_atomic(staging / REPORT_NAME, json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return ConversionResult(
+        tflite, input_layout, source_layout, MappingProxyType(report), golden, arena
+    )
+
+
+def _abs_class(spec: Optional[str]) -> Optional[str]:
+    """Make the file part of ``file.py:Class`` absolute (the worker runs elsewhere)."""
+    if not spec:
+        return None
+    file_part, sep, cls = spec.rpartition(":")
+    if not sep or not file_part:
+        return spec
+    return f"{Path(file_part).resolve()}:{cls}"
