@@ -1,1 +1,1 @@
-"""Conversion tests (marker convert) and unit tests of the converter's pure pieces."""
+"""Conversion tests: real conversions in the converter environment (marker convert)."""

@@ -1,6 +1,9 @@
-"""Generated files for real models match committed golden files byte for byte,
-and the arena written into them is what TFLM needs (checked with TFLM's own
-Python interpreter at the written size and just below it).
+"""Generated files for real models match committed golden files byte for byte.
+
+Pure codegen: the inputs are the model (shared/models) and the facts its conversion measured
+(`tests/golden/<name>/conversion.json`: the host arena, its breakdown, the input layout and the
+golden vectors), so this tier needs no converter; tests/convert/test_host_arena.py checks those
+facts against the converter.
 
 Set PIO_TINYML_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
 """
@@ -10,103 +13,69 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from platformio_plugin import pipeline
-from platformio_plugin.analysis.arena import target_arena
+from platformio_plugin import cache
+from platformio_plugin.analysis import facts
+from platformio_plugin.codegen import env_files
 from platformio_plugin.config import BoardSpec, load_config
-from platformio_plugin.convert.environment import default_core_dir, ensure_converter_python
+from platformio_plugin.results import ConversionEntry
 
-pytestmark = [pytest.mark.golden, pytest.mark.convert]
+pytestmark = pytest.mark.golden
 
 GOLDEN = Path(__file__).parent
 BOARD = BoardSpec("mps2-an386", "cortex-m4", "an386", 4194304, 4194304)
 CASES = {
     "hello_world": "tflm_hello_world/hello_world_int8.tflite",
     "kws": "mlperf_kws_dscnn/kws_ref_model_int8.tflite",
-    "person_detect": "tflm_person_detection/person_detect.tflite",
 }
 
 
-def _prepare(tmp_path: Path, name: str, models: Path) -> pipeline.PreparedEnv:
+def _render(tmp_path: Path, name: str, models: Path) -> dict[str, bytes]:
+    """What the pipeline writes for the model, from the committed conversion facts."""
     project = tmp_path / name
     (project / "models").mkdir(parents=True)
-    shutil.copyfile(models / CASES[name], project / "models" / f"{name}.tflite")
+    tflite = project / "models" / f"{name}.tflite"
+    shutil.copyfile(models / CASES[name], tflite)
     config = load_config(
-        {},
-        env_name="an386",
-        project_dir=project,
-        build_dir=project / ".pio/build/an386",
+        {}, env_name="an386", project_dir=project, build_dir=project / ".pio/build/an386",
         board=BOARD,
+    )  # fmt: skip
+    measured = json.loads((GOLDEN / name / "conversion.json").read_text())
+    vectors = measured["vectors"]
+    entry = ConversionEntry(
+        folder=project,
+        tflite=tflite,
+        data=tflite.read_bytes(),
+        report=measured["report"],
+        golden_inputs=tuple(bytes(v & 0xFF for v in vec["input"]) for vec in vectors),
+        golden_outputs=tuple(bytes(v & 0xFF for v in vec["output"]) for vec in vectors),
     )
-    return pipeline.prepare_env(
-        config, kernels="cmsis-nn", core_dir=default_core_dir(), log=lambda _line: None
-    )
+    spec = config.models[0]
+    key = cache.conversion_key(spec, config)
+    model = facts.model_facts(spec, entry, key, config, default=True)
+    texts = env_files.render_env_files([model], [entry], cache.generation_key(config, [key]))
+    return {rel: text.encode("utf-8") for rel, text in texts.items()}
 
 
-@pytest.mark.parametrize("name", ["hello_world", "kws"])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_generated_files_match_golden(tmp_path: Path, name: str, shared_models: Path) -> None:
-    prepared = _prepare(tmp_path, name, shared_models)
-    produced = {
-        p.relative_to(prepared.generated_dir).as_posix(): p.read_bytes()
-        for p in sorted(prepared.generated_dir.rglob("*"))
-        if p.suffix in (".h", ".cc")
-    }
+    produced = _render(tmp_path, name, shared_models)
     expected_dir = GOLDEN / name
     if os.environ.get("PIO_TINYML_UPDATE_GOLDEN"):
-        shutil.rmtree(expected_dir, ignore_errors=True)
+        for old in expected_dir.rglob("*"):
+            if old.is_file() and old.suffix in (".h", ".cc"):
+                old.unlink()
         for rel, data in produced.items():
             (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (expected_dir / rel).write_bytes(data)
     expected = {
         p.relative_to(expected_dir).as_posix(): p.read_bytes()
         for p in sorted(expected_dir.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.suffix in (".h", ".cc")
     }
     assert sorted(produced) == sorted(expected)
     for rel, data in produced.items():
         assert data == expected[rel], f"{rel} differs from tests/golden/{name}/{rel}"
-
-
-PROBE = """
-import sys
-from tflite_micro.python.tflite_micro import runtime
-model = open(sys.argv[1], "rb").read()
-interpreter = runtime.Interpreter.from_bytes(model, arena_size=int(sys.argv[2]))
-interpreter.invoke()
-print("ok")
-"""
-
-
-def _runs_with(python: Path, model: Path, arena: int) -> bool:
-    result = subprocess.run(
-        [str(python), "-c", PROBE, str(model), str(arena)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return result.returncode == 0 and result.stdout.strip().endswith("ok")
-
-
-@pytest.mark.parametrize("name", ["hello_world", "kws", "person_detect"])
-def test_arena_is_enough_and_within_two_percent(
-    tmp_path: Path, name: str, shared_models: Path
-) -> None:
-    prepared = _prepare(tmp_path, name, shared_models)
-    model = prepared.models[0]
-    header = (prepared.generated_dir / "tinyml" / f"{name}.h").read_text()
-    assert f"kArenaSize = {model.arena};" in header
-    python = ensure_converter_python(default_core_dir(), lambda _line: None)
-    # the host figure is the exact minimum of TFLM's 64-bit interpreter ...
-    assert _runs_with(python, model.tflite, model.arena_host)
-    assert not _runs_with(python, model.tflite, model.arena_host - 16)
-    # ... and the 32-bit target's size is that minus the pointer records' savings
-    summary = json.loads((model.tflite.parent / "result.json").read_text())
-    assert summary["arena_bytes_host"] == model.arena_host
-    breakdown = summary["report"]["arena_breakdown"]
-    assert breakdown["kinds"]["TfLiteEvalTensor data"]["count"] > 0
-    assert model.arena == target_arena(model.arena_host, breakdown, 32) < model.arena_host

@@ -9,11 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpers.shared import shared_models_dir
-
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "convert"
-MODELS = shared_models_dir()
 
 
 def core_dir() -> Path:

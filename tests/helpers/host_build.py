@@ -1,5 +1,9 @@
 """Helpers for the TFLM build tests: model files in the generated-header contract, an SConstruct
-that builds TFLM with ``add_tflm_library`` and links a test program."""
+that builds TFLM with ``add_tflm_library`` and links a test program.
+
+With ``core_dir`` the SConstruct sets ``PROJECT_CORE_DIR`` as PlatformIO does, so that the
+product's shared TFLM archive cache (``<core_dir>/tinyml/tflm-lib``) is used: a second program
+built with the same compiler, flags, kernels and ops links the first one's archive."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO_WORLD = "tensorflow/lite/micro/examples/hello_world/models/hello_world_int8.tflite"
@@ -108,10 +112,11 @@ import os, sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 from platformio_plugin.scons.tflm_build import add_tflm_library
+from platformio_plugin.tflm.cpu import choose_kernels
 env = Environment(ENV=os.environ, CC={cc!r}, CXX={cxx!r}, AR={ar!r}, RANLIB={ranlib!r},
-                  CCFLAGS={ccflags!r}, LINKFLAGS={linkflags!r}, BUILD_DIR={build!r},
-                  TINYML_CPU={cpu!r})
-add_tflm_library(env, ops={ops!r}, kernels={kernels!r}, sources_root=Path({root!r}), log=print)
+                  CCFLAGS={ccflags!r}, LINKFLAGS={linkflags!r}, BUILD_DIR={build!r})
+choice = choose_kernels(board="native", cpu={cpu!r}, option={kernels!r})
+{core_dir}add_tflm_library(env, ops={ops!r}, choice=choice, option_dir={root!r}, log=print)
 env.Append(CPPPATH=[{gen!r}, {src!r}])
 env.Append(LIBS={libs!r})
 objs = [env.Object(target=os.path.join({build!r}, "app", Path(s).stem), source=s)
@@ -135,6 +140,7 @@ def write_sconstruct(
     linkflags: Sequence[str] = (),
     libs: Sequence[str] = ("m",),
     cpu: str = "",
+    core_dir: Optional[Path] = None,
 ) -> Path:
     build = work / "build"
     path = work / "SConstruct"
@@ -156,6 +162,7 @@ def write_sconstruct(
             app_sources=[str(s) for s in app_sources],
             libs=list(libs),
             cpu=cpu,
+            core_dir=f"env['PROJECT_CORE_DIR'] = {str(core_dir)!r}\n" if core_dir else "",
         )  # fmt: skip
     )
     return build

@@ -10,7 +10,7 @@ import struct
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from helpers.pio import PIO, PLATFORMS_DIR, REPO_ROOT, network_namespace_available, pio_environ
 
@@ -42,20 +42,33 @@ def pio_command(args: list[str]) -> list[str]:
 
 
 def run(
-    project: Path, *envs: str, args: Iterable[str] = (), env: Optional[dict[str, str]] = None
+    project: Path,
+    *envs: str,
+    args: Iterable[str] = (),
+    env: Optional[dict[str, str]] = None,
+    timeout: float = 900,
 ) -> subprocess.CompletedProcess[str]:
-    """`pio run -e <env>...` offline; stdout holds stdout and stderr."""
+    """`pio run -e <env>...` offline; stdout holds stdout and stderr. Past `timeout` s the
+    whole process group is killed and the test fails."""
     argv = ["run", *(a for e in envs for a in ("-e", e)), *args]
-    return subprocess.run(
+    proc = subprocess.Popen(
         pio_command(argv),
         cwd=project,
         env=pio_environ(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=900,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, _ = proc.communicate()
+        raise AssertionError(
+            f"pio {' '.join(argv)} did not end within {timeout} s (killed):\n{out}"
+        ) from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, None)
 
 
 def start(
@@ -76,7 +89,7 @@ def start(
     return proc
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[Any]) -> None:
     """SIGKILL the whole process group (pio, SCons, converter workers) and reap it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -88,6 +101,19 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+def wait_exit(proc: subprocess.Popen[bytes], timeout: float, log: Optional[Path] = None) -> int:
+    """The exit code of a `start()`ed build; past `timeout` s its group is killed and the test
+    fails with the end of its log."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        text = log.read_text(errors="replace")[-4000:] if log and log.is_file() else ""
+        raise AssertionError(
+            f"the build did not end within {timeout} s (killed):\n{text}"
+        ) from None
 
 
 def wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> bool:
@@ -134,8 +160,11 @@ def npy_bytes(shape: tuple[int, ...], fill: float = 0.5) -> bytes:
     count = 1
     for dim in shape:
         count *= dim
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + (
-        struct.pack("<f", fill) * count
+    return (
+        b"\x93NUMPY\x01\x00"
+        + struct.pack("<H", len(header))
+        + header
+        + (struct.pack("<f", fill) * count)
     )
 
 

@@ -3,34 +3,20 @@ run on the emulated Cortex-M boards through `pio test` / `pio run`."""
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from helpers.pio import PLATFORMS_DIR, REPO_ROOT
-
-from platformio_plugin.tflm.sources import PINS
 
 TFLM_OBJECT = re.compile(r"^Compiling \S*tinyml-tflm", re.MULTILINE)
 REUSED = re.compile(r"TinyML: TFLite Micro: reusing cached build ([0-9a-f]{12})")
 RUNNER = (
     f"import sys\nsys.path.insert(0, {str(PLATFORMS_DIR / 'testing')!r})\n"
     "from line_protocol_runner import CustomTestRunner  # noqa: F401\n"
-)
-
-
-def sources_present() -> bool:
-    tflm = next(p for p in PINS if p.project == "tflite-micro")
-    roots = [os.environ.get("PIO_TINYML_SOURCES"), str(Path.home() / ".pio-tinyml/sources")]
-    return any(root and (Path(root) / tflm.folder).is_dir() for root in roots)
-
-
-SKIP_REASON = (
-    "TFLM/CMSIS-NN sources absent: put them in ~/.pio-tinyml/sources "
-    "or PIO_TINYML_SOURCES (layout in CONTRIBUTING.md)"
 )
 
 
@@ -75,7 +61,19 @@ def tflm_objects_compiled(output: str) -> int:
 def firmware_size(elf: Path) -> dict[str, int]:
     """.text/.data/.bss of `arm-none-eabi-size` (Berkeley format)."""
     out = subprocess.run(
-        ["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True, text=True, check=True
+        ["arm-none-eabi-size", "-B", "-d", str(elf)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
+
+
+def tflm_build_inputs(build_dir: Path) -> dict[str, Any]:
+    """The TFLM cache key's inputs of an env's build (`tinyml-tflm-*/cache-key.json`): written
+    before anything compiles, whether the archive is then built or taken from the cache."""
+    (record,) = build_dir.glob("tinyml-tflm-*/cache-key.json")
+    inputs: dict[str, Any] = json.loads(record.read_text())
+    return inputs

@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 import pytest
-
-from platformio_plugin.options import OPTIONS
-
-from .support import (
+from helpers.host_project import (
     POISON,
     assert_refused,
     cache_entries,
@@ -31,6 +28,8 @@ from .support import (
     run,
     state_files,
 )
+
+from platformio_plugin.options import OPTIONS
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
 
@@ -134,9 +133,7 @@ class Corpus:
 
 
 @pytest.fixture(scope="module")
-def corpus(
-    tmp_path_factory: pytest.TempPathFactory, rdata: Path, shared_models: Path
-) -> Corpus:
+def corpus(tmp_path_factory: pytest.TempPathFactory, rdata: Path, shared_models: Path) -> Corpus:
     root = tmp_path_factory.mktemp("corpus") / "prøject with späces ünïcode"
     for folder in ("models", "torch", "other"):
         (root / folder).mkdir(parents=True)
@@ -252,8 +249,10 @@ def test_pickle_payload_never_runs(corpus: Corpus, env: str, rel: str, evil: str
 # --- the model class of a state_dict -------------------------------------------------------
 
 MISMATCHED_CLASS = (
-    Path(__file__).parents[1] / "data/convert/small_cnn.py"
-).read_text().replace("channels=8", "channels=4")
+    (Path(__file__).parents[1] / "data/convert/small_cnn.py")
+    .read_text()
+    .replace("channels=8", "channels=4")
+)
 
 
 def test_state_dict_without_class(corpus: Corpus) -> None:
@@ -318,7 +317,10 @@ def test_bad_calibration_folder(
 
 def test_op_tflite_micro_lacks_lists_every_offender(corpus: Corpus) -> None:
     message = corpus.refused(
-        "good", "net.tflite", "TFLite Micro does not support", "Replace these layers",
+        "good",
+        "net.tflite",
+        "TFLite Micro does not support",
+        "Replace these layers",
         changes={"models/net.tflite": (corpus.data / "unsupported.tflite").read_bytes()},
     )
     assert message.count("EMBEDDING_LOOKUP_SPARSE (node ") == 3, message

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from helpers.host_project import assert_refused, env_section, make_project, run, state_files
 from helpers.pio import REPO_ROOT
-
-from .support import assert_refused, env_section, make_project, run, state_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
 
@@ -31,9 +30,7 @@ def immutable() -> Iterator[list[Path]]:
         subprocess.run(["chattr", "-i", str(folder)], check=False)
 
 
-def test_read_only_build_folder(
-    tmp_path: Path, shared_models: Path, immutable: list[Path]
-) -> None:
+def test_read_only_build_folder(tmp_path: Path, shared_models: Path, immutable: list[Path]) -> None:
     project = _project(tmp_path / "p", shared_models)
     assert run(project, "host").returncode == 0
     build = project / ".pio/build"

@@ -163,7 +163,14 @@ def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path)
     html = tmp_path / ".pio/build/host/tinyml/kws_ref_model_int8.html"
     assert "TinyML: HTML report .pio/build/host/tinyml/kws_ref_model_int8.html" in result.stdout
     assert "<svg" in html.read_text() and "DEPTHWISE_CONV_2D" in html.read_text()
+    assert "_info_action" not in result.stdout  # SCons does not announce the Python action
     cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
+    assert "_clean_action" not in cleaned.stdout
     assert not (tmp_path / ".pio/build/host/tinyml").exists()
-    assert not any(p.is_dir() for p in (tmp_path / ".pio/tinyml-cache").iterdir())
+    # The env's clean leaves the project's shared conversions; their own target removes them.
+    assert any(p.is_dir() for p in (tmp_path / ".pio/tinyml-cache").iterdir())
+    cleaned = run_pio(["run", "-t", "tinyml-clean-cache"], tmp_path, env=POISON)
+    assert cleaned.returncode == 0, cleaned.stdout
+    assert "TinyML: removed .pio/tinyml-cache" in cleaned.stdout
+    assert not (tmp_path / ".pio/tinyml-cache").exists()

@@ -11,20 +11,26 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
 import time
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
-
-from platformio_plugin import cache, pipeline
-from platformio_plugin.config import BoardSpec, load_config
-from platformio_plugin.convert.environment import (
-    ENV_PYTHON,
-    default_core_dir,
-    ensure_converter_python,
+from helpers.host_project import (
+    cache_entries,
+    env_section,
+    kill_group,
+    make_project,
+    run,
+    start,
+    wait_exit,
+    wait_for,
 )
 
-from .support import cache_entries, env_section, kill_group, make_project, run, start, wait_for
+from platformio_plugin import cache, files, pipeline
+from platformio_plugin.config import BoardSpec, load_config
+from platformio_plugin.convert.environment import ENV_PYTHON, default_core_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
 
@@ -57,19 +63,38 @@ def outputs(project: Path, env: str) -> dict[str, bytes]:
     }
     manifest = json.loads((gen / "manifest.json").read_text())
     entry = project / ".pio/tinyml-cache" / manifest["models"][0]["fingerprint"]
-    for name in ("model.tflite", "golden.json", cache.STAMP_NAME):
+    for name in ("model_int8.tflite", "golden.json", cache.STAMP_NAME):
         out[f"cache/{entry.name}/{name}"] = (entry / name).read_bytes()
     return out
 
 
+Start = Callable[..., "subprocess.Popen[bytes]"]
+
+
 @pytest.fixture
-def slow_converter(tmp_path: Path) -> dict[str, str]:
+def background() -> Iterator[Start]:
+    """`start()` for the test: a build still running when the test ends (it failed or timed
+    out) is killed with its whole process group, so that nothing keeps holding a lock."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def tracked(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = start(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield tracked
+    for proc in started:
+        if proc.poll() is None:
+            kill_group(proc)
+
+
+@pytest.fixture
+def slow_converter(tmp_path: Path, converter_python: Path) -> dict[str, str]:
     """A converter environment whose every worker starts 4 s late (the product's own option
     for pointing at an existing environment), so that a conversion outlasts the start of a
     second build: the real one takes well under a second for these .tflite models."""
-    real = ensure_converter_python(default_core_dir(), lambda _line: None)
     wrapper = tmp_path / "slow-python"
-    wrapper.write_text(f'#!/bin/sh\nsleep 4\nexec "{real}" "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nsleep 4\nexec "{converter_python}" "$@"\n')
     wrapper.chmod(0o755)
     return {ENV_PYTHON: str(wrapper)}
 
@@ -95,13 +120,13 @@ def assert_no_partial_entry_taken_as_done(project: Path) -> None:
         if stamp is None:
             continue
         assert stamp == entry.name
-        result = json.loads((entry / "result.json").read_text())
-        assert (entry / "model.tflite").stat().st_size > 0 and "arena_bytes_host" in result
+        report = json.loads((entry / "report.json").read_text())
+        assert (entry / "model_int8.tflite").stat().st_size > 0 and "arena_bytes_host" in report
 
 
 def assert_generated_consistent(project: Path, env: str, reference: dict[str, dict]) -> None:
     """A generated folder whose stamp names a model's build holds exactly that build's files."""
-    stamp = (project / ".pio/build" / env / "tinyml" / cache.STAMP_NAME)
+    stamp = project / ".pio/build" / env / "tinyml" / cache.STAMP_NAME
     if not stamp.is_file():
         return
     for ref in reference.values():
@@ -113,7 +138,7 @@ def assert_generated_consistent(project: Path, env: str, reference: dict[str, di
 
 
 def test_kill_during_conversion_then_build_again(
-    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict], background: Start
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B")
     # The conversion of this .tflite takes well under a second: kill early and later in it.
@@ -123,7 +148,7 @@ def test_kill_during_conversion_then_build_again(
             shutil.rmtree(project / ".pio/tinyml-cache")
             shutil.rmtree(project / ".pio/build/a/tinyml")
         log = tmp_path / "killed.log"
-        proc = start(project, "a", log=log)
+        proc = background(project, "a", log=log)
         assert wait_for(log, CONVERTING, proc), log.read_text()
         time.sleep(delay)
         kill_group(proc)
@@ -135,7 +160,7 @@ def test_kill_during_conversion_then_build_again(
 
 
 def test_kill_during_generation_then_build_again(
-    tmp_path: Path, shared_models: Path, reference: dict[str, dict]
+    tmp_path: Path, shared_models: Path, reference: dict[str, dict], background: Start
 ) -> None:
     """Both models converted; each round switches the model (generation only, from the cache)
     and kills the build at another moment around the hook's work, then checks the invariant,
@@ -149,7 +174,7 @@ def test_kill_during_generation_then_build_again(
         current = "B" if current == "A" else "A"
         _use(project, shared_models, current)
         log = tmp_path / "killed.log"
-        proc = start(project, "a", log=log)
+        proc = background(project, "a", log=log)
         assert wait_for(log, "LDF Modes", proc), log.read_text()
         time.sleep(delay + random.uniform(0, 0.05))
         kill_group(proc)
@@ -176,7 +201,7 @@ def test_generation_killed_midway_is_never_taken_as_done(
         {}, env_name="a", project_dir=project, build_dir=project / ".pio/build/a",
         board=BoardSpec("host", "host"), workspace_dir=project / ".pio",
     )  # fmt: skip
-    real_write = cache.write_if_changed
+    real_write = files.write_if_changed
     written: list[Path] = []
 
     def dies_after_the_first_file(path: Path, content: str | bytes) -> bool:
@@ -185,10 +210,9 @@ def test_generation_killed_midway_is_never_taken_as_done(
         written.append(path)
         return real_write(path, content)
 
-    monkeypatch.setattr(cache, "write_if_changed", dies_after_the_first_file)
+    monkeypatch.setattr(files, "write_if_changed", dies_after_the_first_file)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.prepare_env(config, kernels="reference", core_dir=default_core_dir(),
-                             log=lambda _line: None)  # fmt: skip
+        pipeline.prepare_env(config, core_dir=default_core_dir(), log=lambda _line: None)
     monkeypatch.undo()
     assert len(written) == 1
     _use(project, shared_models, "A")
@@ -215,17 +239,18 @@ def test_two_builds_at_once_convert_once(
     reference: dict[str, dict],
     envs: tuple[str, str],
     slow_converter: dict[str, str],
+    background: Start,
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    procs = [start(project, envs[0], log=logs[0], env=slow_converter)]
+    procs = [background(project, envs[0], log=logs[0], env=slow_converter)]
     if envs[0] == envs[1]:
         # PlatformIO's own start of a build (`if not isdir(BUILD_DIR): os.makedirs(...)` in its
         # builder) races when one env starts twice in the same instant, before any plugin runs:
         # the second starts once the first is converting, holding the env's lock.
         assert wait_for(logs[0], CONVERTING, procs[0]), logs[0].read_text()
-    procs.append(start(project, envs[1], log=logs[1], env=slow_converter))
-    codes = [proc.wait(timeout=600) for proc in procs]
+    procs.append(background(project, envs[1], log=logs[1], env=slow_converter))
+    codes = [wait_exit(proc, 600, log) for proc, log in zip(procs, logs)]
     texts = [log.read_text() for log in logs]
     assert sum(t.count(CONVERTING) for t in texts) == 1, texts
     assert not any("Error:" in t or "Traceback" in t for t in texts), texts
@@ -244,16 +269,17 @@ def test_killed_lock_holder_never_blocks_the_waiter(
     shared_models: Path,
     reference: dict[str, dict],
     slow_converter: dict[str, str],
+    background: Start,
 ) -> None:
     project = _project(tmp_path / "p", shared_models, "B", envs=("a", "b"))
     holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
-    holder = start(project, "a", log=holder_log, env=slow_converter)
+    holder = background(project, "a", log=holder_log, env=slow_converter)
     assert wait_for(holder_log, CONVERTING, holder), holder_log.read_text()
-    waiter = start(project, "b", log=waiter_log)
+    waiter = background(project, "b", log=waiter_log)
     assert wait_for(waiter_log, "LDF Modes", waiter), waiter_log.read_text()
     time.sleep(1.0)  # the waiter now blocks on the entry's lock
     assert holder.poll() is None, "the holder finished before it could be killed"
     kill_group(holder)
-    assert waiter.wait(timeout=300) == 0, waiter_log.read_text()
+    assert wait_exit(waiter, 300, waiter_log) == 0, waiter_log.read_text()
     assert CONVERTING in waiter_log.read_text()  # the dead holder published nothing
     assert outputs(project, "b") == reference["B"]

@@ -15,22 +15,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.integration, pytest.mark.tflm]
+pytestmark = pytest.mark.target
 
 
 @pytest.fixture(scope="module")
 def quick_results(
-    pio_ready: None, shared_models: Path, tmp_path_factory: pytest.TempPathFactory
+    pio_ready: None,
+    sources_root: Path,
+    shared_models: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
     from helpers.pio import pio_environ
 
-    from platformio_plugin.errors import TinyMLError
-    from platformio_plugin.tflm.sources import resolve_sources
-
-    try:
-        resolve_sources(kernels="cmsis-nn")
-    except TinyMLError as error:
-        pytest.skip(f"no local TFLM / CMSIS-NN sources: {error}")
     if not any((REPO / ".pio-core" / "tinyml").glob("converter-*/bin/python")):
         pytest.skip("no converter environment (python -m platformio_plugin setup-converter)")
     out = tmp_path_factory.mktemp("bench") / "out"

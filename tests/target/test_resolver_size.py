@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import REPO_ROOT, run_pio
-from targets import SKIP_REASON, env_section, firmware_size, sources_present, write_project
+from helpers.targets import env_section, firmware_size, write_project
 
 from platformio_plugin.tflm.op_table import BUILTIN_OPS
 
-pytestmark = [pytest.mark.integration, pytest.mark.tflm, pytest.mark.usefixtures("pio_ready")]
+pytestmark = [pytest.mark.target, pytest.mark.usefixtures("pio_ready", "sources_root")]
 
 MODEL = "kws_ref_model_int8"
 MAX_RATIO = 0.55
@@ -67,10 +67,15 @@ import sys
 Import("env", "projenv")
 sys.path.insert(0, {str(REPO_ROOT)!r})
 from platformio_plugin.scons.tflm_build import add_tflm_library
+from platformio_plugin.tflm.cpu import choose_kernels
 from platformio_plugin.tflm.op_table import BUILTIN_OPS
 
 before = list(env.get("LIBS", []))
-add_tflm_library(env, ops=sorted(BUILTIN_OPS), kernels="cmsis-nn", extra_envs=[projenv])
+board = env.BoardConfig()
+choice = choose_kernels(
+    board=env.subst("$BOARD"), cpu=board.get("build.cpu", ""), option="cmsis-nn"
+)
+add_tflm_library(env, ops=sorted(BUILTIN_OPS), choice=choice, extra_envs=[projenv])
 # the archive goes before the platform's libc/libstdc++ on the link line
 env.Replace(LIBS=[*env["LIBS"][len(before):], *before])
 """
@@ -91,8 +96,6 @@ def all_ops_header() -> str:
 
 
 def test_generated_resolver_text_against_every_op(tmp_path: Path, shared_models: Path) -> None:
-    if not sources_present():
-        pytest.skip(SKIP_REASON)
     common = {
         "custom_tinyml_runtime": "none",
         "custom_tinyml_kernels": "cmsis-nn",

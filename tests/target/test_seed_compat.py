@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import REPO_ROOT, copy_project, run_pio
-from targets import SKIP_REASON, sources_present
 
-pytestmark = [pytest.mark.integration, pytest.mark.tflm, pytest.mark.usefixtures("pio_ready")]
+pytestmark = [pytest.mark.target, pytest.mark.usefixtures("pio_ready", "sources_root")]
 
 
 def test_seed_compat_runs_in_qemu(tmp_path: Path) -> None:
-    if not sources_present():
-        pytest.skip(SKIP_REASON)
     project = copy_project("seed-compat", tmp_path)
     ini = project / "platformio.ini"
     ini.write_text(ini.read_text().replace("= symlink://../..\n", f"= symlink://{REPO_ROOT}\n"))

@@ -23,7 +23,7 @@ def test_definitions_not_prototypes_calls_or_comments() -> None:
         "arm_cmsis_nn_status arm_a(const int8_t *x,\n                          int n);\n"
         "/* arm_commented(void) { arm_ghost(); } */\n"
         "arm_cmsis_nn_status\narm_b(int n)\n{\n"
-        "    if (arm_c(n) != 0) { return arm_d(\"arm_e(\"); }\n}\n"
+        '    if (arm_c(n) != 0) { return arm_d("arm_e("); }\n}\n'
         "__STATIC_FORCEINLINE int32_t arm_f(int32_t v) { return arm_g(v); }\n"
     )
     found = {fn.name: fn.calls for fn in cc.definitions(text, "x.c")}

@@ -102,7 +102,7 @@ def test_bar_matches_platformio_style() -> None:
 
 
 def test_quality_line_from_converter_report() -> None:
-    from platformio_plugin.pipeline import quality_summary
+    from platformio_plugin.report.text import quality_summary
 
     assert quality_summary({}) is None
     line = quality_summary(

@@ -107,9 +107,38 @@ def test_names_that_collide_in_cpp(tmp_path: Path) -> None:
     assert "both become `a_b`" in info.value.render()
 
 
+@pytest.mark.parametrize(
+    ("stem", "expect"),
+    [
+        ("class", "`class` is a C++ keyword"),
+        ("model", "a name of the runtime"),
+        ("models", "a name of the runtime"),
+        ("golden", "a name of the runtime"),
+        ("---", "no letter or digit"),
+    ],
+)
+def test_names_that_cannot_be_cpp(tmp_path: Path, stem: str, expect: str) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / f"{stem}.onnx").write_bytes(b"x")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path)
+    text = info.value.render()
+    assert f"{stem}.onnx" in text and expect in text and "Rename the file" in text
+
+
+def test_names_differing_only_in_case_collide(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/Net.onnx").write_bytes(b"x")
+    (tmp_path / "models/net.tflite").write_bytes(b"x")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path)
+    assert "differ only in case" in info.value.render()
+
+
 def test_identifiers() -> None:
     assert c_identifier("9lives") == "m_9lives"
-    assert c_identifier("Person-Detect") == "person_detect"
+    assert c_identifier("Person-Detect") == "Person_Detect"  # the stem as written
+    assert c_identifier("pretrainedResnet_quant") == "pretrainedResnet_quant"
 
 
 def test_board_spec_from_manifest() -> None:

@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 
 from platformio_plugin import errors
-from platformio_plugin.convert import layouts, progress_line
 from platformio_plugin.convert.calibcheck import (
     channels_last,
     check_labels,
     check_samples,
-    parse_input_shape,
 )
+from platformio_plugin.convert.conversion import progress_line
 from platformio_plugin.convert.environment import (
     converter_dir,
     explain_pip_failure,
     pip_install_command,
 )
-from platformio_plugin.convert.runner import error_from_dict, error_to_dict
+from platformio_plugin.convert.protocol import error_from_dict, error_to_dict, layouts
+from platformio_plugin.options import parse_shape
 
 pytestmark = pytest.mark.unit
 
@@ -32,14 +32,17 @@ def test_accepted_shapes() -> None:
     assert check_samples("c.npy", (20, 1, 32, 32), "u", "uint8", 0, EXP, 10) == 20
 
 
-@pytest.mark.parametrize(("shape", "kind", "nonfinite", "expect"), [
-    ((50, 32, 32, 1), "f", 0, "Transpose it, e.g. x.transpose(0, 3, 1, 2)"),
-    ((50, 32, 32), "f", 0, "rank 3 (50, 32, 32), expected rank 4 (N, 1, 32, 32)"),
-    ((50, 1, 28, 28), "f", 0, "shape (50, 1, 28, 28), expected (N, 1, 32, 32)"),
-    ((50, 1, 32, 32), "U", 0, "non-numeric dtype"),
-    ((50, 1, 32, 32), "f", 3, "3 NaN/Inf"),
-    ((4, 1, 32, 32), "f", 0, "4 sample(s); at least 10"),
-])
+@pytest.mark.parametrize(
+    ("shape", "kind", "nonfinite", "expect"),
+    [
+        ((50, 32, 32, 1), "f", 0, "Transpose it, e.g. x.transpose(0, 3, 1, 2)"),
+        ((50, 32, 32), "f", 0, "rank 3 (50, 32, 32), expected rank 4 (N, 1, 32, 32)"),
+        ((50, 1, 28, 28), "f", 0, "shape (50, 1, 28, 28), expected (N, 1, 32, 32)"),
+        ((50, 1, 32, 32), "U", 0, "non-numeric dtype"),
+        ((50, 1, 32, 32), "f", 3, "3 NaN/Inf"),
+        ((4, 1, 32, 32), "f", 0, "4 sample(s); at least 10"),
+    ],
+)
 def test_refused_shapes(shape: tuple[int, ...], kind: str, nonfinite: int, expect: str) -> None:
     with pytest.raises(errors.CalibrationDataError) as info:
         check_samples("data/c.npy", shape, kind, "x", nonfinite, EXP, 10)
@@ -51,10 +54,10 @@ def test_labels_and_shapes() -> None:
     check_labels("v.npz", 5, (5,))
     with pytest.raises(errors.CalibrationDataError):
         check_labels("v.npz", 5, (4,))
-    assert parse_input_shape("1, 1, 32, 32") == EXP
-    assert parse_input_shape("1x3x8x8") == (1, 3, 8, 8)
-    with pytest.raises(errors.ConfigError):
-        parse_input_shape("1,a")
+    assert parse_shape("1, 1, 32, 32") == EXP
+    assert parse_shape("1x3x8x8") == (1, 3, 8, 8)
+    with pytest.raises(ValueError):
+        parse_shape("1,a")
     assert channels_last(EXP) == (1, 32, 32, 1)
     assert channels_last((1, 784)) == (1, 784)
     assert layouts(4, True) == ("NCHW", "NHWC")
@@ -84,11 +87,15 @@ def test_progress_line() -> None:
 
 
 def test_pip_failure_names_package(tmp_path: Path) -> None:
-    out = ("Looking in links: /w\nERROR: Could not find a version that satisfies the requirement "
-           "torch==9.9.9 (from versions: none)\nERROR: No matching distribution found for "
-           "torch==9.9.9\n")
+    out = (
+        "Looking in links: /w\nERROR: Could not find a version that satisfies the requirement "
+        "torch==9.9.9 (from versions: none)\nERROR: No matching distribution found for "
+        "torch==9.9.9\n"
+    )
     assert explain_pip_failure(out) == (
-        "torch==9.9.9", "ERROR: No matching distribution found for torch==9.9.9")
+        "torch==9.9.9",
+        "ERROR: No matching distribution found for torch==9.9.9",
+    )
     cmd = pip_install_command(Path("py"), Path("r.txt"), "/wheels")
     assert cmd[-5:] == ["--no-index", "--find-links", "/wheels", "-r", "r.txt"]
     req = tmp_path / "r.txt"
@@ -104,8 +111,7 @@ def test_worker_crash_names_step_signal_and_log(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\necho 'quantizing...'\nkill -FPE $$\n")
     fake.chmod(0o755)
     with pytest.raises(errors.ProcessError) as info:
-        run_worker(fake, {"step": "quantize"}, tmp_path / "work", print,
-                   step="int8 quantization")
+        run_worker(fake, {"step": "quantize"}, tmp_path / "work", step="int8 quantization")
     text = info.value.render()
     assert "int8 quantization failed" in text and "SIGFPE" in text
     assert "quantizing..." in text and str(tmp_path / "work" / "quantize.log") in text
@@ -122,4 +128,4 @@ def test_worker_typed_error_is_raised_again(tmp_path: Path) -> None:
     )
     fake.chmod(0o755)
     with pytest.raises(errors.CalibrationDataError, match="c.npy: bad"):
-        run_worker(fake, {"step": "prepare"}, tmp_path / "work", print)
+        run_worker(fake, {"step": "prepare"}, tmp_path / "work")

@@ -8,7 +8,7 @@ import pytest
 from platformio_plugin.errors import ConfigError
 from platformio_plugin.tflm.cpu import choose_kernels
 
-BOARDS = Path(__file__).parent / "boards"
+BOARDS = Path(__file__).resolve().parents[1] / "data" / "boards"
 
 
 def board(name: str) -> dict[str, str]:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from platformio_plugin.tflm import op_table
@@ -64,22 +62,3 @@ def test_check_against_header_reports_differences() -> None:
     assert "AddNewOp (NEW_OP) is in the header but not in the op table" in problems
     assert "AddAdd is in the op table but not in the header" in problems
     assert not any("AddConv2D" in p for p in problems)
-
-
-@pytest.mark.tflm
-def test_table_matches_pinned_header(tflm_root: Path) -> None:
-    header = (tflm_root / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
-    assert op_table.check_against_header(header) == []
-
-
-@pytest.mark.tflm
-def test_every_listed_source_exists(tflm_root: Path) -> None:
-    ops = (*op_table.BUILTIN_OPS.values(), *op_table.CUSTOM_OPS.values())
-    missing = [src for op in ops for src in op.sources if not (tflm_root / src).is_file()]
-    assert missing == []
-    for op in op_table.BUILTIN_OPS.values():
-        if op.int8_registration:
-            symbol = op.int8_registration.split("::")[-1].rstrip("()")
-            kernel = Path(op.sources[0]).name
-            text = (tflm_root / "tensorflow/lite/micro/kernels/cmsis_nn" / kernel).read_text()
-            assert f"TFLMRegistration {symbol}()" in text, op.name

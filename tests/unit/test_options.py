@@ -5,14 +5,25 @@ from __future__ import annotations
 import pytest
 
 from platformio_plugin.errors import ConfigError
-from platformio_plugin.options import OPTIONS, parse_options, render_options_table
+from platformio_plugin.options import (
+    OPTIONS,
+    Options,
+    fields_match_table,
+    parse_options,
+    render_options_table,
+)
 
 pytestmark = pytest.mark.unit
 
 
 def test_defaults_when_nothing_given() -> None:
     values = parse_options({"build_flags": "-O2"}, "env1")
-    assert values == {opt.name: opt.default for opt in OPTIONS}
+    assert values == Options.defaults()
+    assert all(getattr(values, opt.name) == opt.default for opt in OPTIONS)
+
+
+def test_options_fields_are_the_table_rows() -> None:
+    assert fields_match_table(), "Options' fields and the OPTIONS rows differ (name or order)"
 
 
 def test_typed_values() -> None:
@@ -28,13 +39,13 @@ def test_typed_values() -> None:
         },
         "env1",
     )
-    assert values["input_shape"] == (1, 1, 28, 28)
-    assert values["models"] == ["models/a.onnx", "models/b.tflite"]
-    assert values["trust_pickle"] is True
-    assert values["max_accuracy_drop"] == 1.5
-    assert values["model_kwargs"] == {"n": 3}
-    assert values["kernels"] == "reference"
-    assert values["kernel_optimization"] == "-O3"
+    assert values.input_shape == (1, 1, 28, 28)
+    assert values.models == ("models/a.onnx", "models/b.tflite")
+    assert values.trust_pickle is True
+    assert values.max_accuracy_drop == 1.5
+    assert values.model_kwargs == {"n": 3}
+    assert values.kernels == "reference"
+    assert values.kernel_optimization == "-O3"
 
 
 def test_unknown_key_gets_a_suggestion() -> None:

@@ -3,6 +3,7 @@ table, the arena picture, the flash/RAM bars and the float vs int8 section."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -13,11 +14,14 @@ from typing import Any, Mapping, Optional
 import pytest
 
 from platformio_plugin.analysis import layers
+from platformio_plugin.analysis.lifetimes import arena_use, lifetimes
 from platformio_plugin.analysis.tflite_reader import TFLiteModel, parse_tflite
 from platformio_plugin.config import BoardSpec, PluginConfig
-from platformio_plugin.pipeline import PreparedEnv, PreparedModel
-from platformio_plugin.report import report_path, write_reports
-from platformio_plugin.report_html import arena_use, lifetimes, render_model_html
+from platformio_plugin.options import Options
+from platformio_plugin.report.html import render_model_html
+from platformio_plugin.report.pages import report_path, write_reports
+from platformio_plugin.results import PreparedEnv, PreparedModel
+from platformio_plugin.tflm.cpu import choose_kernels
 
 pytestmark = pytest.mark.unit
 
@@ -241,7 +245,8 @@ def test_write_reports(tmp_path: Path, shared_models: Path) -> None:
         build_dir=tmp_path / ".pio/build/nucleo_f446re",
         board=NUCLEO,
         models=(),
-        options={"runtime_flash": 65536, "runtime_ram": 4096},
+        options=dataclasses.replace(Options.defaults(), runtime_flash=65536, runtime_ram=4096),
+        kernels=choose_kernels(board=NUCLEO.board_id, cpu=NUCLEO.cpu, mcu=NUCLEO.mcu),
     )
     env = PreparedEnv((prepared,), prepared.ops, "cmsis-nn", config.generated_dir, True)
     stale = config.generated_dir / "old_model.html"

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from platformio_plugin.errors import SourcesError, UnsupportedOpsError
-from platformio_plugin.tflm import cmsis_nn_calls
 from platformio_plugin.tflm import selection as sel
 
 FILES = [
@@ -136,17 +135,6 @@ def test_unknown_and_unsupported_ops(tmp_path: Path) -> None:
         sel.select(trees, ["SignalRfft"], "reference")
 
 
-@pytest.mark.tflm
-def test_counts_on_pinned_tree(sources_root: Path) -> None:
-    from platformio_plugin.tflm.sources import resolve_sources
-
-    trees = resolve_sources(kernels="cmsis-nn", option_dir=str(sources_root), environ={})
-    person = ["AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX"]
-    assert sel.select(trees, ["FULLY_CONNECTED"], "reference").count() == 43
-    assert sel.select(trees, person, "reference").count() == 51
-    assert sel.select(trees, person, "cmsis-nn").count("cmsis-nn") > 0
-
-
 @pytest.mark.unit
 def test_an_unaccounted_call_falls_back_to_whole_groups(tmp_path: Path) -> None:
     trees = make_trees(tmp_path)
@@ -155,32 +143,3 @@ def test_an_unaccounted_call_falls_back_to_whole_groups(tmp_path: Path) -> None:
     nn = rels(sel.select(trees, ["CONV_2D"], "cmsis-nn"), "cmsis-nn", trees.cmsis_nn)
     assert "Source/BasicMathFunctions/arm_elementwise_add_s8.c" in nn  # CMSIS_NN_ALWAYS group
     assert "Source/ActivationFunctions/arm_relu6_s8.c" in nn
-
-
-@pytest.mark.tflm
-def test_call_graph_on_pinned_tree(sources_root: Path, tmp_path: Path) -> None:
-    """On the pinned trees: every call resolves, the files are a strict subset of the groups
-    TFLM compiles, and they hold what person_detect's kernels run."""
-    from platformio_plugin.tflm.sources import resolve_sources
-
-    trees = resolve_sources(kernels="cmsis-nn", option_dir=str(sources_root), environ={})
-    assert trees.cmsis_nn is not None
-    person = ["AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX"]
-    kernel_rels = sel.kernel_sources(trees.tflm, person, "cmsis-nn")
-    nn_kernels = [trees.tflm / r for r in kernel_rels if "/cmsis_nn/" in r]
-    reach = cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels)
-    assert reach.unresolved == ()
-    groups = sel.cmsis_nn_sources(trees.cmsis_nn, sel.cmsis_nn_groups(kernel_rels))
-    assert set(reach.files) < set(groups)
-    for needed in ("ConvolutionFunctions/arm_convolve_s8.c",
-                   "ConvolutionFunctions/arm_depthwise_conv_s8_opt.c",
-                   "ConvolutionFunctions/arm_nn_mat_mult_kernel_s8_s16.c",
-                   "NNSupportFunctions/arm_nn_mat_mult_nt_t_s8.c",
-                   "PoolingFunctions/arm_avgpool_s8.c",
-                   "SoftmaxFunctions/arm_softmax_s8.c",
-                   "NNSupportFunctions/arm_nntables.c"):  # fmt: skip
-        assert f"Source/{needed}" in reach.files, needed
-    assert not any("FullyConnected" in f or "LSTM" in f for f in reach.files)
-    memo = tmp_path / "memo.json"
-    assert cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels, memo) == reach
-    assert cmsis_nn_calls.reachable_files(trees.cmsis_nn, nn_kernels, memo) == reach  # memo read

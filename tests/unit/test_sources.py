@@ -12,7 +12,9 @@ from typing import Iterator
 import pytest
 
 from platformio_plugin.errors import SourcesError
+from platformio_plugin.tflm import flatbuffers_patch
 from platformio_plugin.tflm import sources as src
+from platformio_plugin.tflm.download import download_archive
 
 
 def populate(root: Path, *, skip: tuple[str, ...] = (), tflm_version: str = "") -> None:
@@ -83,10 +85,10 @@ def test_patch_parser_applies_by_hunk_counts() -> None:
     patch = (
         "--- a/include/x.h\n+++ b/include/x.h\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n+B2\n c\n-- \n2.52.0\n"
     )
-    hunks = src.parse_patch(patch)["include/x.h"]
-    assert src.apply_hunks("a\nb\nc\n", hunks) == "a\nB\nB2\nc\n"
+    hunks = flatbuffers_patch.parse_patch(patch)["include/x.h"]
+    assert flatbuffers_patch.apply_hunks("a\nb\nc\n", hunks) == "a\nB\nB2\nc\n"
     with pytest.raises(SourcesError):
-        src.apply_hunks("a\nX\nc\n", hunks, "include/x.h")
+        flatbuffers_patch.apply_hunks("a\nX\nc\n", hunks, "include/x.h")
 
 
 # --- PlatformIO's downloader against a local HTTP server -----------------------------------
@@ -148,12 +150,10 @@ def pin_for(url: str, checksum: str | None) -> src.Pin:
 def test_download_good_archive(
     server: tuple[str, dict[str, bytes]], tmp_path: Path, path: str
 ) -> None:
-    tflm_build = pytest.importorskip("platformio_plugin.scons.tflm_build")
-    pytest.importorskip("platformio")
     base, files = server
     files[path] = make_zip("CMSIS-NN-4ab83cc")
     pin = pin_for(base + path, hashlib.md5(files[path]).hexdigest())
-    got = src.fetch_pin(pin, tmp_path / "cache", tflm_build.platformio_downloader)
+    got = src.fetch_pin(pin, tmp_path / "cache", download_archive)
     assert got == tmp_path / "cache" / "CMSIS-NN-4ab83cc"
     assert (got / "Source" / "a.c").read_text() == "int a;\n"
 
@@ -163,23 +163,17 @@ def test_download_good_archive(
 def test_download_wrong_checksum_is_refused(
     server: tuple[str, dict[str, bytes]], tmp_path: Path
 ) -> None:
-    tflm_build = pytest.importorskip("platformio_plugin.scons.tflm_build")
-    pytest.importorskip("platformio")
     base, files = server
     files["/bad.zip"] = make_zip("CMSIS-NN-4ab83cc")
     pin = pin_for(base + "/bad.zip", "0" * 32)
     with pytest.raises(SourcesError, match="checksum"):
-        src.fetch_pin(pin, tmp_path / "cache", tflm_build.platformio_downloader)
+        src.fetch_pin(pin, tmp_path / "cache", download_archive)
     assert not (tmp_path / "cache" / "CMSIS-NN-4ab83cc").exists()
 
 
 @pytest.mark.unit
 @pio_socket_warnings
 def test_download_404(server: tuple[str, dict[str, bytes]], tmp_path: Path) -> None:
-    tflm_build = pytest.importorskip("platformio_plugin.scons.tflm_build")
-    pytest.importorskip("platformio")
     base, _files = server
     with pytest.raises(SourcesError, match="404"):
-        src.fetch_pin(
-            pin_for(base + "/missing.zip", None), tmp_path / "c", tflm_build.platformio_downloader
-        )
+        src.fetch_pin(pin_for(base + "/missing.zip", None), tmp_path / "c", download_archive)

@@ -1,12 +1,12 @@
-"""Supply chain additions to tests/tflm/test_sources.py: every archive pinned, a checksum
-mismatch named as such, another version of a local source tree refused through `pio run`."""
+"""Supply chain additions to tests/unit/test_sources.py: every archive pinned, a checksum
+mismatch named as such, the override a version refusal names exists
+(tests/integration/test_sources_refused.py: the same refusal through `pio run`)."""
 
 from __future__ import annotations
 
 import hashlib
 import http.server
 import re
-import shutil
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -16,8 +16,7 @@ import pytest
 from platformio_plugin.errors import SourcesError
 from platformio_plugin.options import OPTIONS_BY_KEY
 from platformio_plugin.tflm import sources as src
-
-from .support import assert_refused, env_section, make_project, run, state_files
+from platformio_plugin.tflm.download import download_archive
 
 
 @pytest.mark.unit
@@ -61,40 +60,17 @@ def server() -> Iterator[tuple[str, dict[str, bytes]]]:
 def test_checksum_mismatch_names_the_archive_and_the_pin(
     server: tuple[str, dict[str, bytes]], tmp_path: Path
 ) -> None:
-    tflm_build = pytest.importorskip("platformio_plugin.scons.tflm_build")
     base, files = server
     files["/tampered.zip"] = b"PK\x05\x06" + b"\0" * 18  # an empty zip: not the pinned bytes
     pin = src.Pin("cmsis_nn", "CMSIS-NN", "4ab83cc", base + "/tampered.zip",
                   "c960031e7d10cf31c477fb34ef460106", "test")  # fmt: skip
     with pytest.raises(SourcesError) as info:
-        src.fetch_pin(pin, tmp_path / "cache", tflm_build.platformio_downloader)
+        src.fetch_pin(pin, tmp_path / "cache", download_archive)
     text = info.value.render()
     assert pin.url in text and "checksum" in text.lower(), text
     assert pin.checksum in text and hashlib.md5(files["/tampered.zip"]).hexdigest() in text, text
     assert not (tmp_path / "cache" / "CMSIS-NN-4ab83cc").exists()
     print(text)
-
-
-@pytest.mark.integration
-@pytest.mark.usefixtures("pio_ready")
-def test_local_sources_of_another_version_refused_by_the_build(
-    tmp_path: Path, shared_models: Path
-) -> None:
-    sources = tmp_path / "sources"
-    for pin in src.PINS:
-        folder = "tflite-micro-0123abcd" if pin.key == "tflm" else pin.folder
-        (sources / folder).mkdir(parents=True)
-    project = tmp_path / "p"
-    (project / "models").mkdir(parents=True)
-    shutil.copyfile(shared_models / "tflm_hello_world/hello_world_int8.tflite",
-                    project / "models/net.tflite")  # fmt: skip
-    make_project(project, [env_section("host", f"custom_tinyml_sources_dir = {sources}",
-                                       runtime="tflm")])  # fmt: skip
-    proc = run(project, "host")
-    message = assert_refused(proc, "tflite-micro-0123abcd/", src.TFLM_COMMIT, str(sources))
-    assert "Compiling .pio/build/host/tflm" not in proc.stdout
-    assert state_files(project)  # the model was converted and generated before the refusal
-    assert "custom_tinyml_allow_sources_mismatch = yes" in message
 
 
 @pytest.mark.unit

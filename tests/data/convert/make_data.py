@@ -32,7 +32,7 @@ def scaled(images, inner, outer):
     big = rows[:, :, i0] * (1 - f)[None, None, :] + rows[:, :, i1] * f[None, None, :]
     out = np.zeros((n, outer, outer), np.float32)
     o = (outer - inner) // 2
-    out[:, o:o + inner, o:o + inner] = big
+    out[:, o : o + inner, o : o + inner] = big
     return out
 
 
@@ -71,7 +71,7 @@ def cnn(out):
     for _epoch in range(15):
         for i in range(0, 1400, 64):
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64])
+            loss = nn.functional.cross_entropy(model(xt[i : i + 64]), yt[i : i + 64])
             loss.backward()
             opt.step()
     model.eval()
@@ -98,7 +98,6 @@ def bad(out):
     (out / "empty_dir").mkdir(exist_ok=True)
 
 
-
 def unsupported(out):
     """An ONNX model with two Tile nodes (TILE has no TFLite Micro kernel) around a Relu."""
     import onnx
@@ -111,7 +110,8 @@ def unsupported(out):
         helper.make_node("Tile", ["r", "reps"], ["y"], name="tile_b"),
     ]
     graph = helper.make_graph(
-        nodes, "tiles",
+        nodes,
+        "tiles",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
         [reps],
