@@ -117,21 +117,25 @@ def convert_data(converter_python: Path, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="session")
 def rdata(
-    converter_python: Path, shared_models: Path, tmp_path_factory: pytest.TempPathFactory
+    convert_data: Path,
+    converter_python: Path,
+    shared_models: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
-    """tests/data/convert's small CNN (.pth, .pt2, class, calibration) and broken calibration
-    files, plus make_models.py's pickles with payloads and a model with an unsupported op.
-    A payload that runs creates `pickle_payload_ran` here."""
+    """tests/data/convert's small CNN (.pth, .pt, .pt2, class, calibration) and broken
+    calibration files (copied from convert_data: made once per run), plus make_models.py's
+    pickles with payloads and a model with an unsupported op. A payload that runs creates
+    `pickle_payload_ran` here."""
     out = tmp_path_factory.mktemp("reliability-data")
-    python = str(converter_python)
-    subprocess.run(
-        [python, str(DATA / "make_data.py"), str(out), "cnn", "bad"], check=True, timeout=900
-    )
+    for made in sorted(convert_data.iterdir()):
+        if made.name.startswith(("cnn", "bad_")):
+            shutil.copyfile(made, out / made.name)
+    (out / "empty_dir").mkdir()
     hello = shared_models / "tflm_hello_world" / "hello_world_int8.tflite"
     marker = out / "pickle_payload_ran"
     subprocess.run(
-        [python, str(DATA / "make_models.py"), str(out / "cnn.pt2"), str(hello), str(out),
-         str(marker)],
+        [str(converter_python), str(DATA / "make_models.py"), str(out / "cnn.pt2"), str(hello),
+         str(out), str(marker)],
         check=True, timeout=900,
     )  # fmt: skip
     assert not marker.exists()

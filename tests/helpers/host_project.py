@@ -64,7 +64,7 @@ def run(
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        out, _ = proc.communicate()
+        out, _ = proc.communicate(timeout=60)
         raise AssertionError(
             f"pio {' '.join(argv)} did not end within {timeout} s (killed):\n{out}"
         ) from None

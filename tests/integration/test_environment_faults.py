@@ -27,7 +27,7 @@ def immutable() -> Iterator[list[Path]]:
     folders: list[Path] = []
     yield folders
     for folder in reversed(folders):
-        subprocess.run(["chattr", "-i", str(folder)], check=False)
+        subprocess.run(["chattr", "-i", str(folder)], check=False, timeout=60)
 
 
 def test_read_only_build_folder(tmp_path: Path, shared_models: Path, immutable: list[Path]) -> None:
@@ -36,7 +36,9 @@ def test_read_only_build_folder(tmp_path: Path, shared_models: Path, immutable: 
     build = project / ".pio/build"
     cache = project / ".pio/tinyml-cache"
     for folder in (cache, build / "host/tinyml", build / "host/tinyml/tinyml"):
-        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+        done = subprocess.run(
+            ["chattr", "+i", str(folder)], capture_output=True, text=True, timeout=60
+        )
         if done.returncode != 0:
             pytest.skip(f"chattr +i is not supported here: {done.stderr.strip()}")
         immutable.append(folder)
