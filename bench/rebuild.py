@@ -61,7 +61,7 @@ def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
         ignore=shutil.ignore_patterns("*.json", "*.stamp", "test*"),
     )
     runtime = common.plugin_root() / "src" / "tinyml"
-    for name in ("model.h", "golden.h", "debug_log.cc"):
+    for name in ("model.h", "golden.h", "debug_log.cc", "format.h", "format.cc"):
         shutil.copyfile(runtime / name, dest / "src" / "tinyml" / name)
     prebuilt = dest / "prebuilt"
     prebuilt.mkdir()

@@ -105,7 +105,8 @@ CPP_KEYWORDS = frozenset(
 )
 # Headers and names of the runtime in namespace tinyml (src/tinyml/, generated models.h).
 RUNTIME_NAMES = frozenset(
-    {"model", "models", "golden", "debug_log", "Model", "run_golden", "log_line", "detail"}
+    {"model", "models", "golden", "debug_log", "format", "Model", "run_golden", "log_line"}
+    | {"detail", "vformat"}
     | {"quantize_int8", "element_count"}
 )
 RUNTIME_WHERE = "src/tinyml/ of pio-tinyml, or the generated tinyml/models.h"

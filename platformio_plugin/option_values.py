@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Any, Callable
 
 
@@ -88,6 +89,21 @@ def optimization_flag(raw: str) -> str:
     if value.upper() not in ("-O1", "-O2", "-O3", "-OS", "-OFAST"):
         raise ValueError("expected one of -O1, -O2, -O3, -Os, -Ofast")
     return "-O" + value[2:].lower() if value[2:].lower() in ("s", "fast") else value.upper()
+
+
+def library_flags(raw: str) -> tuple[str, ...]:
+    """Compiler flags as a shell would split them; not -O or -std= (the library sets those:
+    custom_tinyml_kernel_optimization chooses the kernels' level)."""
+    try:
+        flags = tuple(shlex.split(raw))
+    except ValueError as exc:  # an unclosed quote
+        raise ValueError(f"cannot split into flags: {exc}") from None
+    for flag in flags:
+        if flag.startswith(("-O", "-std=")):
+            raise ValueError(
+                f"{flag} is set by the plugin (use custom_tinyml_kernel_optimization for -O)"
+            )
+    return flags
 
 
 def text(raw: str) -> str:

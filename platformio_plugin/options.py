@@ -132,8 +132,9 @@ OPTIONS: tuple[Option, ...] = (
         "integer",
         values.parse_positive_int,
         4,
-        "Number of input vectors whose exact int8 outputs are checked on the target "
-        "by the generated `pio test` suite.",
+        "Number of input vectors in the generated `tinyml/<model>_golden.h`: exact int8 "
+        "outputs of TFLM's interpreter, checked on the board by `tinyml::run_golden` "
+        "(see \"Checking the model on the board\").",
         "8",
     ),
     Option(
@@ -187,6 +188,16 @@ OPTIONS: tuple[Option, ...] = (
         "-O3",
     ),
     Option(
+        "library_flags",
+        "flags",
+        values.library_flags,
+        (),
+        "Extra compiler flags for the TFLM/CMSIS-NN library only. It is otherwise compiled "
+        "with the board's CPU, FPU and ABI flags and TFLM's own defines, never the "
+        "framework's or the project's defines and include folders.",
+        "-DTF_LITE_STRIP_ERROR_STRINGS",
+    ),
+    Option(
         "runtime_ram",
         "bytes",
         values.parse_positive_int,
@@ -236,6 +247,7 @@ class Options:
     sources_dir: Optional[str]
     allow_sources_mismatch: bool
     kernel_optimization: str
+    library_flags: tuple[str, ...]
     runtime_ram: int
     runtime_flash: int
 
@@ -287,7 +299,7 @@ def render_options_table() -> str:
     """The README's options table, generated from OPTIONS."""
     rows = ["| Option | Type | Default | What it does |", "|---|---|---|---|"]
     for opt in OPTIONS:
-        default = "" if opt.default is None else f"`{opt.default}`"
+        default = "" if opt.default in (None, ()) else f"`{opt.default}`"
         if isinstance(opt.default, bool):
             default = "`yes`" if opt.default else "`no`"
         rows.append(f"| `{opt.key}` | {opt.type_name} | {default} | {opt.help} |")

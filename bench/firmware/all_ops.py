@@ -27,6 +27,6 @@ board = env.BoardConfig()  # noqa: F821
 cpu = board.get("build.cpu", "")
 choice = choose_kernels(board=env.subst("$BOARD"), cpu=cpu, option="cmsis-nn")  # noqa: F821
 extra = [e for e in (projenv,) if e is not None]
-tflm_build.add_tflm_library(env, ops=ops, choice=choice, extra_envs=extra)  # noqa: F821
+tflm_build.add_tflm_library(env, ops=ops, choice=choice, project_envs=extra)  # noqa: F821
 runtime = env.BuildLibrary("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")  # noqa: F821
 env.Prepend(LIBS=[runtime])  # noqa: F821

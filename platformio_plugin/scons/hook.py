@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from SCons.Script import COMMAND_LINE_TARGETS, DefaultEnvironment
+from SCons.Script import COMMAND_LINE_TARGETS
 
 from .. import cache, files, pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
@@ -36,9 +36,10 @@ def fail(env: Any, error: TinyMLError) -> None:
 
 
 def _env_targets(env: Any, projenv: Any) -> list[Any]:
-    """Every env whose sources include the generated headers: this library's,
-    the project's sources' and the global one (other libraries, linking)."""
-    return [e for e in (env, projenv, DefaultEnvironment()) if e is not None]
+    """The envs whose sources include the generated headers and TFLM's: this library's
+    (libraries depending on it inherit its include folders) and the project's sources'.
+    Never the global env: it compiles the framework, which must not see TFLM's settings."""
+    return [e for e in (env, projenv) if e is not None]
 
 
 def read_config(env: Any) -> PluginConfig | None:
@@ -165,18 +166,39 @@ def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: Prep
         ops=prepared.ops,
         choice=config.kernels,
         kernel_opt=config.options.kernel_optimization,
+        library_flags=config.options.library_flags,
         log=say,
-        extra_envs=[e for e in envs if e is not env],
+        project_envs=[e for e in envs if e is not env],
         option_dir=config.options.sources_dir,
         accept_other_version=config.options.allow_sources_mismatch,
     )
 
 
+def dump_ide_data(env: Any, projenv: Any) -> None:
+    """IDE data (`pio project metadata`, idedata): include folders and defines only, never
+    conversion or downloads; a project the plugin cannot read yet gets the generated folder."""
+    from . import tflm_build
+
+    envs = _env_targets(env, projenv)
+    try:
+        config = read_config(env)
+    except TinyMLError:
+        config = None
+    generated = config.generated_dir if config else Path(env.subst("$BUILD_DIR")) / "tinyml"
+    add_generated_includes(envs, generated)
+    if config is not None and config.options.runtime != "none":
+        tflm_build.add_ide_flags(
+            envs,
+            config.kernels,
+            option_dir=config.options.sources_dir,
+            accept_other_version=config.options.allow_sources_mismatch,
+        )
+
+
 def run(env: Any, projenv: Any = None) -> None:
     """Entry point called by extra_scripts/tinyml.py with the library's env."""
     if env.IsIntegrationDump():
-        # IDE data dump: paths only, never conversion.
-        add_generated_includes(_env_targets(env, projenv), Path(env.subst("$BUILD_DIR")) / "tinyml")
+        dump_ide_data(env, projenv)
         return
     started = time.monotonic()
     try:

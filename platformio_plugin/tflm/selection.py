@@ -74,6 +74,22 @@ C_STD: Final = "gnu11"
 TFLM_CXXFLAGS: Final = ("-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
 
 
+Define = tuple[str, Optional[str]]
+# Defines that change what TFLM's headers declare (struct layouts, the CMSIS-NN kernel
+# variants of kernels/*.h): every file that includes them needs the same set.
+BASE_DEFINES: Final[tuple[Define, ...]] = (
+    ("TF_LITE_STATIC_MEMORY", None),
+    ("TF_LITE_DISABLE_X86_NEON", None),
+    ("FLATBUFFERS_LOCALE_INDEPENDENT", "0"),
+)
+CMSIS_NN_DEFINE: Final[Define] = ("CMSIS_NN", None)
+# Read by CMSIS-NN's own sources only.
+CMSIS_NN_INTERNAL_DEFINES: Final[tuple[Define, ...]] = (
+    ("ARM_NN_ENABLE_F16", "0"),
+    ("ARM_NN_ENABLE_F32", "0"),
+)
+
+
 @dataclass(frozen=True)
 class SourceTrees:
     """Roots of the unpacked upstream trees (see sources.py for how they are found)."""
@@ -205,6 +221,21 @@ def _obj(tree: str, rel: str) -> str:
     return f"{tree}/{rel.rsplit('.', 1)[0]}"
 
 
+def public_include_dirs(trees: SourceTrees, overlay_include: Optional[Path] = None) -> list[Path]:
+    """What code including TFLM's headers (``tinyml/model.h``, the generated headers) needs on
+    its include path: TFLM and the header-only libraries its headers include. CMSIS is not
+    among them (only the kernels include it), so a framework's own CMSIS stays unshadowed."""
+    includes: list[Path] = [trees.tflm]
+    if overlay_include is not None:
+        includes.append(overlay_include)
+    return [*includes, trees.flatbuffers / "include", trees.gemmlowp, trees.ruy]
+
+
+def public_defines(kernels: str) -> tuple[Define, ...]:
+    """Defines every file including TFLM's headers must share with the library's build."""
+    return BASE_DEFINES + ((CMSIS_NN_DEFINE,) if kernels == "cmsis-nn" else ())
+
+
 def select(
     trees: SourceTrees,
     ops: Iterable[str],
@@ -227,15 +258,8 @@ def select(
     sources = [Source(trees.tflm / rel, "runtime", _obj("tflm", rel)) for rel in runtime]
     kernel_rels = kernel_sources(trees.tflm, ops, kernels)
     sources += [Source(trees.tflm / rel, "kernels", _obj("tflm", rel)) for rel in kernel_rels]
-    includes: list[Path] = [trees.tflm]
-    if overlay_include is not None:
-        includes.append(overlay_include)
-    includes += [trees.flatbuffers / "include", trees.gemmlowp, trees.ruy]
-    defines: list[tuple[str, Optional[str]]] = [
-        ("TF_LITE_STATIC_MEMORY", None),
-        ("TF_LITE_DISABLE_X86_NEON", None),
-        ("FLATBUFFERS_LOCALE_INDEPENDENT", "0"),
-    ]
+    includes = public_include_dirs(trees, overlay_include)
+    defines = list(public_defines(kernels))
     if kernels == "cmsis-nn":
         assert trees.cmsis_nn is not None and trees.cmsis is not None
         rels = cmsis_nn_needed(trees.cmsis_nn, trees.tflm, kernel_rels, memo)
@@ -246,7 +270,7 @@ def select(
             trees.cmsis / "CMSIS" / "Core" / "Include",
             trees.cmsis_nn / "Include",
         ]
-        defines += [("CMSIS_NN", None), ("ARM_NN_ENABLE_F16", "0"), ("ARM_NN_ENABLE_F32", "0")]
+        defines += CMSIS_NN_INTERNAL_DEFINES
     return Selection(tuple(sources), tuple(includes), tuple(defines), kernels)
 
 

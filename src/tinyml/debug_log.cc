@@ -1,9 +1,11 @@
-// TFLite Micro's logging hooks for pio-tinyml: Arduino `Serial` under ARDUINO, vprintf
-// elsewhere. Both are weak: define DebugLog / DebugVsnprintf in the project to override.
+// TFLite Micro's logging hooks for pio-tinyml: Arduino `Serial` under ARDUINO, stdout
+// elsewhere, formatted by tinyml::vformat so that floats print on every C library. Both are
+// weak: define DebugLog / DebugVsnprintf in the project to override.
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "tensorflow/lite/micro/debug_log.h"
+#include "tinyml/format.h"
 
 #ifdef ARDUINO
 #include <Arduino.h>
@@ -11,16 +13,16 @@
 
 extern "C" __attribute__((weak)) int DebugVsnprintf(char* buffer, size_t buf_size,
                                                     const char* format, va_list vlist) {
-  return vsnprintf(buffer, buf_size, format, vlist);
+  return tinyml::vformat(buffer, buf_size, format, vlist);
 }
 
 extern "C" __attribute__((weak)) void DebugLog(const char* format, va_list args) {
-#ifdef ARDUINO
   char buffer[256];
   DebugVsnprintf(buffer, sizeof(buffer), format, args);
+#ifdef ARDUINO
   Serial.print(buffer);
 #else
-  vprintf(format, args);
+  fputs(buffer, stdout);
 #endif
 }
 

@@ -51,6 +51,7 @@ def write_hello_world(work: Path, tflm_root: Path, arena: int = 2048) -> list[Pa
         REPO / "tests/data/host/hello_world_main.cc",
         gen / "hello_world_data.cc",
         REPO / "src/tinyml/debug_log.cc",
+        REPO / "src/tinyml/format.cc",
     ]
 
 

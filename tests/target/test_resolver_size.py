@@ -75,7 +75,7 @@ board = env.BoardConfig()
 choice = choose_kernels(
     board=env.subst("$BOARD"), cpu=board.get("build.cpu", ""), option="cmsis-nn"
 )
-add_tflm_library(env, ops=sorted(BUILTIN_OPS), choice=choice, extra_envs=[projenv])
+add_tflm_library(env, ops=sorted(BUILTIN_OPS), choice=choice, project_envs=[projenv])
 # the archive goes before the platform's libc/libstdc++ on the link line
 env.Replace(LIBS=[*env["LIBS"][len(before):], *before])
 """

@@ -72,6 +72,8 @@ BAD_VALUES = [
     ("custom_tinyml_arena_size", "-5"),
     ("custom_tinyml_kernel_optimization", "-O9"),
     ("custom_tinyml_allow_sources_mismatch", "perhaps"),
+    ("custom_tinyml_library_flags", '-DNAME="unclosed'),
+    ("custom_tinyml_library_flags", "-DX=1 -O3"),
     ("custom_tinyml_runtime_ram", "1.5"),
     ("custom_tinyml_runtime_flash", "big"),
 ]

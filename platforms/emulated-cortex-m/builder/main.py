@@ -60,7 +60,8 @@ env.Append(
         "_printf_float",  # newlib-nano drops %f unless asked: model outputs are floats
         "-nostartfiles",  # runtime/startup.c is the startup code
         "-Wl,--gc-sections",
-        "-Wl,-Map," + os.path.join("$BUILD_DIR", "firmware.map"),
+        # quoted: SCons splits an expanded variable at spaces (a project path may hold one)
+        '-Wl,-Map="{}"'.format(os.path.join("$BUILD_DIR", "firmware.map")),
     ],
     LIBS=["stdc++", "m", "c", "rdimon", "gcc"],
 )
