@@ -176,10 +176,10 @@ def read_entry(entry: Path) -> ConversionEntry:
 
 
 def clean_env(config: PluginConfig) -> list[Path]:
-    """tinyml-clean: what belongs to this env (generated files, conversion logs). The
-    conversion cache is shared by every env of the project and stays."""
+    """tinyml-clean: what belongs to this env (generated files, conversion logs, HTML
+    reports). The conversion cache is shared by every env of the project and stays."""
     removed = []
-    for folder in (config.generated_dir, config.build_dir / "tinyml-logs"):
+    for folder in (config.generated_dir, config.build_dir / "tinyml-logs", config.reports_dir):
         if folder.exists():
             shutil.rmtree(folder)
             removed.append(folder)

@@ -66,8 +66,17 @@ class PluginConfig:
     def cache_dir(self) -> Path:
         """Conversions shared by every env of the project; outside build/, which
         PlatformIO wipes whenever platformio.ini changes."""
-        workspace = self.workspace_dir or self.build_dir.parent.parent
-        return workspace / "tinyml-cache"
+        return self.workspace / "tinyml-cache"
+
+    @property
+    def workspace(self) -> Path:
+        return self.workspace_dir or self.build_dir.parent.parent
+
+    @property
+    def reports_dir(self) -> Path:
+        """`.pio/tinyml-reports/<env>/`: beside the build folder, which PlatformIO deletes
+        when platformio.ini changes."""
+        return self.workspace / "tinyml-reports" / self.env_name
 
     @property
     def generated_dir(self) -> Path:

@@ -134,8 +134,19 @@ OPTIONS: tuple[Option, ...] = (
         4,
         "Number of input vectors in the generated `tinyml/<model>_golden.h`: exact int8 "
         "outputs of TFLM's interpreter, checked on the board by `tinyml::run_golden` "
-        "(see \"Checking the model on the board\").",
+        '(see "Checking the model on the board").',
         "8",
+    ),
+    Option(
+        "test_suite",
+        "auto | yes | no",
+        values.choice("auto", "yes", "no"),
+        "auto",
+        "Write `test/test_tinyml_golden/test_main.cpp` (when absent): a `pio test` suite that "
+        "runs every model's golden vectors on the board (Unity, or PASS/FAIL lines with "
+        "`test_framework = custom`). auto: when the project has a `test/` folder already "
+        "(with one, PlatformIO installs the test framework on every build).",
+        "yes",
     ),
     Option(
         "kernels",
@@ -241,6 +252,7 @@ class Options:
     max_accuracy_drop: Optional[float]
     trust_pickle: bool
     golden_vectors: int
+    test_suite: str
     kernels: str
     runtime: str
     arena_size: Optional[int]

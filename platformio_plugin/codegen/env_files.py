@@ -4,7 +4,7 @@ seed-compatible model_data.h and the models index; written only when changed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 from .. import files
 from ..analysis.facts import ModelFacts
@@ -29,6 +29,9 @@ def render_env_files(
         if facts.is_default:
             out["model_data.h"] = model_files.render_seed_header(facts)
     out["tinyml/models.h"] = model_files.render_models_index([f.name for f in facts_list], gen_key)
+    golden = [f.name for f, e in zip(facts_list, entries) if e.golden_inputs]
+    if golden:
+        out["tinyml/golden_suite.h"] = model_files.render_golden_suite(golden, gen_key)
     return out
 
 
@@ -42,3 +45,18 @@ def write_generated(out_dir: Path, texts: Mapping[str, str]) -> list[str]:
         if path.is_file() and path.suffix in (".h", ".cc") and rel not in texts:
             path.unlink()
     return written
+
+
+def write_test_suite(generated_dir: Path, test_dir: Path, when: str) -> Optional[Path]:
+    """The golden-vector ``pio test`` suite, when the env has golden vectors, ``when`` (the
+    option: auto, yes, no) allows it and the suite's file is absent (once written it is the
+    project's: never overwritten). Its path, or None."""
+    if when == "no" or (when == "auto" and not test_dir.is_dir()):
+        return None
+    if not (generated_dir / "tinyml" / "golden_suite.h").is_file():
+        return None
+    path = test_dir / model_files.GOLDEN_SUITE / "test_main.cpp"
+    if path.exists():
+        return None
+    files.write_if_changed(path, model_files.render_test_suite_main())
+    return path

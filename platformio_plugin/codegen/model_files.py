@@ -208,6 +208,26 @@ def render_models_index(names: Sequence[str], fingerprint: str) -> str:
     )
 
 
+GOLDEN_SUITE = "test_tinyml_golden"
+
+
+def render_golden_suite(names: Sequence[str], fingerprint: str) -> str:
+    """tinyml/golden_suite.h: run_all_golden() over the env's models with golden vectors."""
+    models: list[dict[str, Union[str, int]]] = [{"name": name} for name in names]
+    return _render(
+        "golden_suite",
+        banner=banner("golden vectors", fingerprint, "Every model's golden vectors, in one call."),
+        includes=_block("golden_suite_include", models),
+        runs=_block("golden_suite_run", models),
+    )
+
+
+def render_test_suite_main() -> str:
+    """test/test_tinyml_golden/test_main.cpp: the same text for every project (the models
+    are in the generated golden_suite.h)."""
+    return _render("test_suite_main", suite=GOLDEN_SUITE)
+
+
 def _int8_rows(vectors: Sequence[bytes]) -> str:
     # The vectors hold raw bytes; C++ wants them as signed int8 values.
     return _block(

@@ -13,8 +13,8 @@ from .parsed import Parsed, parsed_models
 
 
 def report_path(config: PluginConfig, model_name: str) -> Path:
-    """`.pio/build/<env>/tinyml/<model>.html`"""
-    return config.generated_dir / f"{model_name}.html"
+    """`.pio/tinyml-reports/<env>/<model>.html`"""
+    return config.reports_dir / f"{model_name}.html"
 
 
 def write_reports(
@@ -36,7 +36,7 @@ def write_reports(
         path = report_path(config, model.name)
         files.write_if_changed(path, page)
         paths.append(path)
-    for stale in sorted(config.generated_dir.glob("*.html")):
+    for stale in sorted(config.reports_dir.glob("*.html")):
         if stale not in paths:
             stale.unlink()
     return paths

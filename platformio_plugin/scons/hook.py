@@ -75,6 +75,19 @@ def add_generated_includes(envs: list[Any], generated_dir: Path) -> None:
         target.PrependUnique(CPPPATH=[str(generated_dir)])
 
 
+def add_test_suite(env: Any, config: PluginConfig) -> None:
+    from ..codegen.env_files import write_test_suite
+    from ..codegen.model_files import GOLDEN_SUITE
+
+    test_dir = Path(env.subst("$PROJECT_TEST_DIR"))
+    written = write_test_suite(config.generated_dir, test_dir, config.options.test_suite)
+    if written is not None:
+        say(
+            f"wrote {config.display(written)}: the golden vectors on the board with "
+            f"`pio test -e {config.env_name} -f {GOLDEN_SUITE}`"
+        )
+
+
 def skip_runtime(env: Any) -> None:
     """Leave the library's C++ runtime (which needs TFLM) out of this build."""
     env["SRC_FILTER"] = ["-<*>"]
@@ -217,6 +230,8 @@ def run(env: Any, projenv: Any = None) -> None:
         )
         if config.kernels.warning:
             print(config.kernels.warning, flush=True)
+        if config.options.runtime != "none":
+            add_test_suite(env, config)
         register_targets(env, config, prepared)
         if prepared.models:
             build_model_data(env, config.generated_dir)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import PLATFORMS_DIR, REPO_ROOT, run_pio
+from helpers.targets import RUNNER
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("pio_ready")]
 
@@ -160,17 +161,62 @@ def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path)
     assert "CONV_2D x5" in result.stdout and "DEPTHWISE_CONV_2D x4" in result.stdout
     assert "MACs         2,656,768" in result.stdout
     assert re.search(r"RAM:\s+\[", result.stdout)
-    html = tmp_path / ".pio/build/host/tinyml/kws_ref_model_int8.html"
-    assert "TinyML: HTML report .pio/build/host/tinyml/kws_ref_model_int8.html" in result.stdout
+    html = tmp_path / ".pio/tinyml-reports/host/kws_ref_model_int8.html"
+    assert "TinyML: HTML report .pio/tinyml-reports/host/kws_ref_model_int8.html" in result.stdout
     assert "<svg" in html.read_text() and "DEPTHWISE_CONV_2D" in html.read_text()
     assert "_info_action" not in result.stdout  # SCons does not announce the Python action
+    assert html.stat().st_mode & 0o044 == 0o044  # readable by a browser or web server
+    # A build after a change of platformio.ini (PlatformIO then deletes the build folder) keeps
+    # the page.
+    with (tmp_path / "platformio.ini").open("a") as fp:
+        fp.write("custom_tinyml_arena_size = 200000\n")
+    rebuilt = run_pio(["run"], tmp_path, env=POISON)
+    assert rebuilt.returncode == 0, rebuilt.stdout
+    header = tmp_path / ".pio/build/host/tinyml/tinyml/kws_ref_model_int8.h"
+    assert "200000" in header.read_text() and html.is_file()
     cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
     assert "_clean_action" not in cleaned.stdout
-    assert not (tmp_path / ".pio/build/host/tinyml").exists()
+    assert not (tmp_path / ".pio/build/host/tinyml").exists() and not html.exists()
     # The env's clean leaves the project's shared conversions; their own target removes them.
     assert any(p.is_dir() for p in (tmp_path / ".pio/tinyml-cache").iterdir())
     cleaned = run_pio(["run", "-t", "tinyml-clean-cache"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
     assert "TinyML: removed .pio/tinyml-cache" in cleaned.stdout
     assert not (tmp_path / ".pio/tinyml-cache").exists()
+
+
+def test_golden_suite_written_once_and_left_alone(tmp_path: Path, shared_models: Path) -> None:
+    """custom_tinyml_test_suite = auto: no suite in a project without test/; with one, the
+    first build writes test/test_tinyml_golden/test_main.cpp; a suite file the user changed is
+    never overwritten; `no` writes none."""
+    _small_project(
+        tmp_path,
+        "test_framework = custom\n",  # no registry: Unity is not installed
+        shared_models / "tflm_hello_world/hello_world_int8.tflite",
+    )
+    suite = tmp_path / "test/test_tinyml_golden/test_main.cpp"
+    first = run_pio(["run", "-t", "tinyml-info"], tmp_path)
+    assert first.returncode == 0, first.stdout
+    assert not (tmp_path / "test").exists() and "wrote test/" not in first.stdout
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test/test_custom_runner.py").write_text(RUNNER)
+    second = run_pio(["run", "-t", "tinyml-info"], tmp_path, env=POISON)
+    assert second.returncode == 0, second.stdout
+    assert (
+        "TinyML: wrote test/test_tinyml_golden/test_main.cpp: the golden vectors on the board "
+        "with `pio test -e host -f test_tinyml_golden`" in second.stdout
+    ), second.stdout
+    assert '#include "tinyml/golden_suite.h"' in suite.read_text()
+    suite_h = tmp_path / ".pio/build/host/tinyml/tinyml/golden_suite.h"
+    assert "run_golden<hello_world_int8, hello_world_int8_golden>" in suite_h.read_text()
+    suite.write_text("// mine\n")
+    again = run_pio(["run", "-t", "tinyml-info"], tmp_path, env=POISON)
+    assert again.returncode == 0 and "wrote test/" not in again.stdout, again.stdout
+    assert suite.read_text() == "// mine\n"
+    shutil.rmtree(tmp_path / "test/test_tinyml_golden")
+    with (tmp_path / "platformio.ini").open("a") as fp:
+        fp.write("custom_tinyml_test_suite = no\n")
+    off = run_pio(["run", "-t", "tinyml-info"], tmp_path, env=POISON)
+    assert off.returncode == 0, off.stdout
+    assert not suite.exists()

@@ -1,6 +1,8 @@
-"""Golden vectors on the emulated Cortex-M boards: the firmware's int8 outputs must equal,
-byte for byte, what TFLM's Python interpreter computed on the host, with CMSIS-NN and with
-reference kernels, and every model's arena must hold what the interpreter used.
+"""Golden vectors on the emulated Cortex-M boards, through the `pio test` suite the plugin
+generates (test/test_tinyml_golden, line protocol with `test_framework = custom`): the
+firmware's int8 outputs must equal, byte for byte, what TFLM's Python interpreter computed on
+the host, with CMSIS-NN and with reference kernels, and every model's arena must hold what
+the interpreter used.
 
 One project, one env per (board, kernels); an env builds all of its models into one
 firmware, so each env is one TFLM build (the op set is the union of its models' ops).
@@ -24,7 +26,9 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import REPO_ROOT, run_pio
-from helpers.targets import env_section, firmware_size, write_project
+from helpers.targets import RUNNER, env_section, firmware_size, write_project
+
+from platformio_plugin.codegen.model_files import GOLDEN_SUITE, render_test_suite_main
 
 pytestmark = [pytest.mark.target, pytest.mark.usefixtures("pio_ready", "sources_root")]
 
@@ -49,63 +53,6 @@ ENVS: dict[str, tuple[str, str, list[str]]] = {
     "m33": ("mps2-an505", "auto", SMALL),
     "m7": ("mps2-an500", "auto", SMALL),
 }
-
-TEST_MAIN = r"""
-// Every model of the env (the generated headers present in this build) against its
-// golden vectors; one PASS/FAIL line per model, then its arena use.
-#include <stdio.h>
-#include "tinyml/golden.h"
-#include "tinyml/model.h"
-
-#define TINYML_GOLDEN(NAME)                                                        \
-  {                                                                              \
-    static tinyml::Model<tinyml::NAME> model;                                    \
-    failed += tinyml::run_golden<tinyml::NAME, tinyml::NAME##_golden>(model);    \
-    printf("ARENA %s used %u of %u\n", #NAME, (unsigned)model.arena_used_bytes(), \
-           (unsigned)tinyml::NAME::kArenaSize);                                  \
-  }
-
-#if __has_include("tinyml/hello_world_int8.h")
-#include "tinyml/hello_world_int8.h"
-#include "tinyml/hello_world_int8_golden.h"
-#endif
-#if __has_include("tinyml/kws_ref_model_int8.h")
-#include "tinyml/kws_ref_model_int8.h"
-#include "tinyml/kws_ref_model_int8_golden.h"
-#endif
-#if __has_include("tinyml/person_detect.h")
-#include "tinyml/person_detect.h"
-#include "tinyml/person_detect_golden.h"
-#endif
-#if __has_include("tinyml/micro_speech_quantized.h")
-#include "tinyml/micro_speech_quantized.h"
-#include "tinyml/micro_speech_quantized_golden.h"
-#endif
-#if __has_include("tinyml/lenet.h")
-#include "tinyml/lenet.h"
-#include "tinyml/lenet_golden.h"
-#endif
-
-int main() {
-  int failed = 0;
-#if __has_include("tinyml/hello_world_int8.h")
-  TINYML_GOLDEN(hello_world_int8)
-#endif
-#if __has_include("tinyml/kws_ref_model_int8.h")
-  TINYML_GOLDEN(kws_ref_model_int8)
-#endif
-#if __has_include("tinyml/person_detect.h")
-  TINYML_GOLDEN(person_detect)
-#endif
-#if __has_include("tinyml/micro_speech_quantized.h")
-  TINYML_GOLDEN(micro_speech_quantized)
-#endif
-#if __has_include("tinyml/lenet.h")
-  TINYML_GOLDEN(lenet)
-#endif
-  return failed;
-}
-"""
 
 # Models whose written arena must be within 2 % of arena_used_bytes() (the models the
 # arena rule is specified for). hello_world is not one: TFLM needs ~1,120 B while its
@@ -144,8 +91,16 @@ def golden_project(
         if LENET in names:
             options["custom_tinyml_input_shape"] = "1, 1, 32, 32"
         envs.append(env_section(env, board, **options))
-    project = write_project(root, models, envs, TEST_MAIN)
+    project = write_project(root, models, envs)
+    (project / "test").mkdir()
+    (project / "test/test_custom_runner.py").write_text(RUNNER)
     _lenet_calibration(converter_python, project / "models/lenet.calibration.npy")
+    # Any build of an env writes the suite (PlatformIO lists suites before it builds).
+    first = run_pio(["run", "-e", "m4_cmsis", "-t", "tinyml-info"], project, timeout=3600)
+    assert first.returncode == 0, first.stdout[-6000:]
+    assert f"TinyML: wrote test/{GOLDEN_SUITE}/test_main.cpp" in first.stdout, first.stdout[-3000:]
+    suite = project / "test" / GOLDEN_SUITE / "test_main.cpp"
+    assert suite.read_text() == render_test_suite_main()
     return project
 
 
@@ -163,7 +118,7 @@ def golden_run(request: pytest.FixtureRequest, golden_project: Path) -> GoldenRu
     the tests of that env."""
     env: str = request.param
     started = time.monotonic()
-    result = run_pio(["test", "-e", env, "-v"], golden_project, timeout=3600)
+    result = run_pio(["test", "-e", env, "-f", GOLDEN_SUITE, "-v"], golden_project, timeout=3600)
     run = GoldenRun(env, result.returncode, result.stdout, time.monotonic() - started)
     board, kernels, _names = ENVS[env]
     out = run.out

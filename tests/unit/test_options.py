@@ -68,6 +68,7 @@ BAD_VALUES = [
     ("custom_tinyml_kernels", "fast"),
     ("custom_tinyml_runtime", "tvm"),
     ("custom_tinyml_golden_vectors", "0"),
+    ("custom_tinyml_test_suite", "sometimes"),
     ("custom_tinyml_min_calibration_samples", "ten"),
     ("custom_tinyml_arena_size", "-5"),
     ("custom_tinyml_kernel_optimization", "-O9"),

@@ -249,15 +249,15 @@ def test_write_reports(tmp_path: Path, shared_models: Path) -> None:
         kernels=choose_kernels(board=NUCLEO.board_id, cpu=NUCLEO.cpu, mcu=NUCLEO.mcu),
     )
     env = PreparedEnv((prepared,), prepared.ops, "cmsis-nn", config.generated_dir, True)
-    stale = config.generated_dir / "old_model.html"
+    stale = config.reports_dir / "old_model.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("gone")
-    (config.generated_dir / "kept.h").write_text("")
+    (config.reports_dir / "notes.txt").write_text("")
     written = write_reports(config, env)
-    target = tmp_path / ".pio/build/nucleo_f446re/tinyml/kws_ref_model_int8.html"
+    target = tmp_path / ".pio/tinyml-reports/nucleo_f446re/kws_ref_model_int8.html"
     assert written == [target] == [report_path(config, "kws_ref_model_int8")]
     assert "<h1>kws_ref_model_int8</h1>" in target.read_text(encoding="utf-8")
-    assert not stale.exists() and (config.generated_dir / "kept.h").exists()
+    assert not stale.exists() and (config.reports_dir / "notes.txt").exists()
     os.utime(target, (1, 1))
     write_reports(config, env)  # same content: not rewritten
     assert target.stat().st_mtime == 1
