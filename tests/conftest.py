@@ -30,7 +30,7 @@ from helpers.convert import DATA, core_dir  # noqa: E402
 from helpers.pio import PIO  # noqa: E402
 from helpers.shared import shared_models_dir  # noqa: E402
 
-TIERS = ("unit", "golden", "convert", "integration", "target")
+TIERS = ("unit", "golden", "convert", "integration", "target", "real")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

@@ -173,3 +173,29 @@ def test_project_path_with_a_space(tmp_path: Path, shared_models: Path) -> None:
     assert result.returncode == 0, result.stdout[-6000:]
     assert re.search(r"sin\(1\) ~ 0\.8\d", result.stdout), result.stdout[-3000:]
     assert (project / ".pio/build/m4/firmware.map").is_file()
+
+
+LOG_MAIN = r"""
+#include <stdio.h>
+#include "tinyml/hello.h"
+#include "tinyml/model.h"
+
+int main() {
+  tinyml::log_line("log_line [%.3f] [%d] [%e]", 1.5, 42, -0.00025);
+  printf("printf [%.3f]\n", 1.5);
+  return 0;
+}
+"""
+
+
+def test_log_line_prints_floats_without_float_printf(tmp_path: Path, shared_models: Path) -> None:
+    """With newlib-nano linked without `-u _printf_float` (as Arduino STM32 links it), the C
+    library's printf prints nothing for %.3f; log_line still prints the digits."""
+    model = {"hello.tflite": shared_models / "tflm_hello_world/hello_world_int8.tflite"}
+    options = {"custom_tinyml_kernels": "cmsis-nn", "board_build.printf_float": "no"}
+    project = write_project(tmp_path, model, [env_section("m4", "mps2-an386", **options)])
+    (project / "src/main.cpp").write_text(LOG_MAIN)
+    result = run_pio(["run", "-e", "m4", "-t", "exec"], project, timeout=1800)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert "printf []" in result.stdout, result.stdout[-3000:]  # the libc has no float printf
+    assert "log_line [1.500] [42] [-2.500000e-04]" in result.stdout, result.stdout[-3000:]

@@ -56,8 +56,6 @@ env.Append(
         "-Os",
         "--specs=nano.specs",
         "--specs=rdimon.specs",  # semihosting stdio and exit
-        "-u",
-        "_printf_float",  # newlib-nano drops %f unless asked: model outputs are floats
         "-nostartfiles",  # runtime/startup.c is the startup code
         "-Wl,--gc-sections",
         # quoted: SCons splits an expanded variable at spaces (a project path may hold one)
@@ -65,6 +63,10 @@ env.Append(
     ],
     LIBS=["stdc++", "m", "c", "rdimon", "gcc"],
 )
+# newlib-nano drops %f unless asked: model outputs are floats. `board_build.printf_float = no`
+# links the C library as most Arm frameworks do (e.g. Arduino STM32), without it.
+if board.get("build.printf_float", "yes") != "no":
+    env.Append(LINKFLAGS=["-u", "_printf_float"])
 
 # The startup code is linked as objects (not an archive) so the vector table is always kept.
 env.BuildSources(
