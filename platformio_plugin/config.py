@@ -30,6 +30,7 @@ class BoardSpec:
     mcu: str = ""
     max_flash: int = 0  # upload.maximum_size, 0 = unknown
     max_ram: int = 0  # upload.maximum_ram_size, 0 = unknown
+    f_cpu: int = 0  # build.f_cpu in Hz, 0 = unknown
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,14 @@ def board_spec(board_id: str, manifest: Mapping[str, Any]) -> BoardSpec:
         mcu=str(build.get("mcu", "")).lower(),
         max_flash=int(upload.get("maximum_size", 0) or 0),
         max_ram=int(upload.get("maximum_ram_size", 0) or 0),
+        f_cpu=_hertz(build.get("f_cpu", "")),
     )
+
+
+def _hertz(value: Any) -> int:
+    """``build.f_cpu`` ("168000000L") in Hz; 0 when absent or unreadable."""
+    text = str(value or "").strip().rstrip("Ll").strip()
+    return int(text) if text.isdigit() else 0
 
 
 def has_tinyml_options(raw: Mapping[str, Any]) -> bool:

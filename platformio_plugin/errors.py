@@ -67,6 +67,11 @@ class BudgetError(TinyMLError):
     """Model flash or arena RAM exceeds what the selected board has."""
 
 
+class ProbeError(TinyMLError):
+    """The model does not run on the env's own core: AllocateTensors or Invoke failed,
+    faulted, hung, or its outputs differ from TFLM's interpreter on the host."""
+
+
 class SourcesError(TinyMLError):
     """TFLM / CMSIS-NN sources are missing, of another version or fail their checksum."""
 

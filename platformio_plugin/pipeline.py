@@ -14,6 +14,7 @@ from typing import Callable
 from . import cache, files
 from .config import ModelSpec, PluginConfig
 from .convert.protocol import ConversionRequest
+from .probe.cores import HOST_MARGIN_PERCENT, probe_core
 from .results import ConversionEntry, PreparedEnv, PreparedModel
 
 Log = Callable[[str], None]
@@ -24,7 +25,7 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
     conv_keys = [cache.conversion_key(spec, config) for spec in config.models]
     gen_key = cache.generation_key(config, conv_keys)
     previous = cache.up_to_date(out_dir, gen_key)
-    if previous is not None:
+    if previous is not None and (probed_core(config) is None or probe_ops_path(config).is_file()):
         log("models up to date")
         return previous
 
@@ -33,6 +34,7 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
     from .codegen import env_files
 
     budget.check_known_flash(config)
+    probed = probed_core(config)
     entries = [
         convert_cached(spec, key, config, core_dir, log)
         for spec, key in zip(config.models, conv_keys)
@@ -42,19 +44,48 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
         for i, (spec, key, entry) in enumerate(zip(config.models, conv_keys, entries))
     ]
     models = tuple(facts.prepared_model(f, e) for f, e in zip(model_facts, entries))
-    if models:
-        budget.check_env(config, [budget.ModelCost(m.name, m.flash, m.arena) for m in models])
+    if models:  # with a probe, RAM is checked once the arena is measured
+        budget.check_env(
+            config, [budget.ModelCost(m.name, m.flash, 0 if probed else m.arena) for m in models]
+        )
     texts = env_files.render_env_files(model_facts, entries, gen_key)
+    if probed is None:
+        texts.update(env_files.render_estimated_arenas(model_facts, HOST_MARGIN_PERCENT))
     cache.clear_stamp(out_dir)
-    written = env_files.write_generated(out_dir, texts)
+    keep = {f"tinyml/{m.name}_arena.h" for m in models} if probed else set()
+    written = env_files.write_generated(out_dir, texts, keep)
+    if probed and model_facts:
+        files.write_if_changed(
+            probe_ops_path(config), env_files.render_probe_ops(model_facts, gen_key)
+        )
     ops = tuple(sorted({op for m in models for op in m.ops}))
     prepared = PreparedEnv(models, ops, config.kernels.kernels, out_dir, False)
     cache.write_manifest(prepared)
     cache.write_stamp(out_dir, gen_key)
-    log_models(models, log)
+    log_models(models, log, probed)
+    if probed is None and models and config.options.arena_size is None:
+        log(
+            f"Warning! TinyML: kArenaSize is an estimate for {config.board.cpu or 'this CPU'} "
+            f"(TFLM's interpreter on the host + {HOST_MARGIN_PERCENT} %); only Arm Cortex-M "
+            "boards get it measured on their own core. Check model.arena_used_bytes() on the "
+            "board, or set custom_tinyml_arena_size."
+        )
     if written:
         log(f"generated {len(written)} file(s) in {config.display(out_dir)}")
     return prepared
+
+
+def probed_core(config: PluginConfig) -> str | None:
+    """The core the build's probe emulates for this env, None when it runs no probe."""
+    if config.options.runtime == "none" or not config.models:
+        return None
+    return probe_core(config.board.cpu)
+
+
+def probe_ops_path(config: PluginConfig) -> Path:
+    """The probe's op registrations: beside the generated folder, not compiled into the
+    firmware."""
+    return config.build_dir / "tinyml-probe" / "ops.cc"
 
 
 def convert_cached(
@@ -97,13 +128,14 @@ def conversion_request(
     )
 
 
-def log_models(models: tuple[PreparedModel, ...], log: Log) -> None:
+def log_models(models: tuple[PreparedModel, ...], log: Log, probed: str | None = None) -> None:
     from .report.text import quality_summary
 
     for m in models:
+        arena = f"arena {m.arena:,} B" if probed is None else f"arena: measured on {probed}"
         log(
             f"{m.name}: {len(m.ops)} ops, {m.macs / 1e6:.2f} M MACs, "
-            f'flash {m.flash:,} B, arena {m.arena:,} B; #include "tinyml/{m.name}.h"'
+            f'flash {m.flash:,} B, {arena}; #include "tinyml/{m.name}.h"'
         )
         quality = quality_summary(m.report)
         if quality:

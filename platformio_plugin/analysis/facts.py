@@ -25,6 +25,7 @@ class ModelFacts:
     data: bytes  # the int8 .tflite
     model: TFLiteModel
     arena_size: int
+    arena_forced: bool  # custom_tinyml_arena_size
     input_layout: str  # "NHWC" / "NCHW" / "" when not an image
     labels: tuple[str, ...]
     int8_registrations: bool  # use Register_*_INT8() where the whole op is int8
@@ -60,6 +61,7 @@ def model_facts(
         data=entry.data,
         model=model,
         arena_size=size,
+        arena_forced=config.options.arena_size is not None,
         input_layout=input_layout(entry.report.get("input_layout")),
         labels=spec.labels,
         int8_registrations=config.kernels.cmsis_nn,

@@ -4,9 +4,10 @@ seed-compatible model_data.h and the models index; written only when changed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Collection, Mapping, Optional, Sequence
 
 from .. import files
+from ..analysis.arena import align
 from ..analysis.facts import ModelFacts
 from ..results import ConversionEntry
 from . import model_files
@@ -35,14 +36,42 @@ def render_env_files(
     return out
 
 
-def write_generated(out_dir: Path, texts: Mapping[str, str]) -> list[str]:
-    """Write changed files only; delete generated files no longer produced."""
+def render_estimated_arenas(
+    facts_list: Sequence[ModelFacts], margin_percent: int
+) -> dict[str, str]:
+    """``tinyml/<name>_arena.h`` where no probe measures it: the host measure plus a margin
+    (or the user's custom_tinyml_arena_size, as given)."""
+    out: dict[str, str] = {}
+    for facts in facts_list:
+        if facts.arena_forced:
+            size, how = facts.arena_size, "custom_tinyml_arena_size, as set in platformio.ini"
+        else:
+            size = align(facts.arena_size * (100 + margin_percent) // 100)
+            how = (
+                f"Estimated: TFLM's interpreter on the host ({facts.arena_size:,} B for a 32-bit "
+                f"target) + {margin_percent} %; not measured on this core."
+            )
+        out[f"tinyml/{facts.name}_arena.h"] = model_files.render_arena_header(
+            facts.name, facts.source, facts.fingerprint, size, how
+        )
+    return out
+
+
+def render_probe_ops(facts_list: Sequence[ModelFacts], gen_key: str) -> str:
+    return model_files.render_probe_ops(facts_list, gen_key)
+
+
+def write_generated(
+    out_dir: Path, texts: Mapping[str, str], keep: Collection[str] = ()
+) -> list[str]:
+    """Write changed files only; delete generated files no longer produced (but ``keep``:
+    files the build itself writes later)."""
     written = [
         name for name, text in sorted(texts.items()) if files.write_if_changed(out_dir / name, text)
     ]
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir).as_posix()
-        if path.is_file() and path.suffix in (".h", ".cc") and rel not in texts:
+        if path.is_file() and path.suffix in (".h", ".cc") and rel not in texts and rel not in keep:
             path.unlink()
     return written
 

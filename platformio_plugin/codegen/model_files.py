@@ -159,7 +159,6 @@ def render_model_header(facts: ModelFacts) -> str:
         name_literal=c_string(facts.name),
         source_literal=c_string(facts.source),
         model_size=len(facts.data),
-        arena_size=facts.arena_size,
         input_count=len(model.inputs),
         output_count=len(model.outputs),
         input_tensor=_tensor_block("Input", first_input),
@@ -171,6 +170,42 @@ def render_model_header(facts: ModelFacts) -> str:
         input_type=_ctype(first_input),
         output_type=_ctype(first_output),
         register_ops=_block("register_op", ({"call": c.call, "op": c.op} for c in calls)),
+    )
+
+
+def render_arena_header(name: str, source: str, fingerprint: str, size: int, how: str) -> str:
+    """``tinyml/<name>_arena.h``: the model's kArenaSize and how it was found."""
+    return _render(
+        "arena_header",
+        banner=banner(source, fingerprint, f"Model `{name}`: the tensor arena size (kArenaSize)."),
+        name=name,
+        arena_size=size,
+        how=how,
+    )
+
+
+def render_probe_ops(facts_list: Sequence[ModelFacts], gen_key: str) -> str:
+    """The probe program's op registrations: one resolver per model, by index."""
+    models = []
+    cases = []
+    for index, facts in enumerate(facts_list):
+        calls = resolver_calls(facts.model, facts.int8_registrations)
+        register = _block("register_op", ({"call": c.call, "op": c.op} for c in calls))
+        models.append(
+            _render(
+                "probe_model",
+                index=index,
+                name=facts.name,
+                op_count=max(1, len(calls)),
+                register_ops=register.replace("    if (", "  if ("),
+            )  # fmt: skip
+        )
+        cases.append(_render("probe_case", index=index))
+    return _render(
+        "probe_ops",
+        banner=banner("the env's models", gen_key, "Op registrations for the build's probe."),
+        models="".join(models),
+        cases="".join(cases),
     )
 
 

@@ -26,6 +26,7 @@ STEPS = {
     "checks": "checks",
     "inspect_tflite": "checks",
     "arena_search": "arena",
+    "probe": "probe",
 }
 
 

@@ -171,10 +171,12 @@ def register_targets(env: Any, config: PluginConfig, prepared: PreparedEnv | Non
 
 
 def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv) -> None:
-    """TFLM + kernels for exactly the env's ops, built with the board's own flags."""
+    """TFLM + kernels for exactly the env's ops, built with the board's own flags; on an Arm
+    Cortex-M env, the probe that measures each model on its core before anything else
+    compiles."""
     from . import tflm_build
 
-    tflm_build.add_tflm_library(
+    linked = tflm_build.add_tflm_library(
         env,
         ops=prepared.ops,
         choice=config.kernels,
@@ -185,6 +187,13 @@ def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: Prep
         option_dir=config.options.sources_dir,
         accept_other_version=config.options.allow_sources_mismatch,
     )
+    core = pipeline.probed_core(config)
+    if core is not None:
+        from . import probe_build
+
+        probe_build.add_probe(
+            env, linked, config, prepared, core, Path(env.subst("$PROJECT_CORE_DIR")), say
+        )
 
 
 def dump_ide_data(env: Any, projenv: Any) -> None:

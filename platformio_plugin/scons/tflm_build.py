@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -232,6 +233,16 @@ def _built_for(cache_root: Path, key: str) -> str:
     return f" (first built for {board})" if isinstance(board, str) and board else ""
 
 
+@dataclass(frozen=True)
+class LinkedLibrary:
+    """What add_tflm_library linked: its environment, the archive (an SCons node when built
+    by this build, a path when taken from the shared cache) and its cache key."""
+
+    lib_env: Any
+    archive: Any
+    key: str
+
+
 def add_tflm_library(
     env: Any,
     *,
@@ -243,7 +254,7 @@ def add_tflm_library(
     project_envs: Iterable[Any] = (),
     option_dir: Optional[str] = None,
     accept_other_version: bool = False,
-) -> None:
+) -> LinkedLibrary:
     """Build TFLM for ``ops`` into ``$BUILD_DIR/tinyml-tflm-<key>/`` and link it into ``env``,
     or link the archive a previous build made from the same inputs (the shared cache in
     ``$PROJECT_CORE_DIR/tinyml/tflm-lib/``).
@@ -283,9 +294,10 @@ def add_tflm_library(
     for target_env in (env, *project_envs):
         apply_public_flags(target_env, public, sel.public_defines(choice.kernels))
     if cached is not None and cache_root is not None:
-        env.Append(LIBS=[env.File(str(cached))])
+        archive = env.File(str(cached))
+        env.Append(LIBS=[archive])
         log(f"TFLite Micro: reusing cached build {key[:12]}{_built_for(cache_root, key)}")
-        return
+        return LinkedLibrary(lib_env, archive, key)
 
     objects = []
     for source in selection.sources:
@@ -312,6 +324,7 @@ def add_tflm_library(
         f"({selection.count('runtime')} runtime, {selection.count('kernels')} kernels, "
         f"{selection.count('cmsis-nn')} CMSIS-NN), {choice.summary}"
     )
+    return LinkedLibrary(lib_env, library, key)
 
 
 def add_ide_flags(

@@ -25,6 +25,7 @@ def _facts(path: Path, name: str, int8: bool = True) -> model_files.ModelFacts:
         data,
         parse_tflite(data),
         4096,
+        False,
         "NHWC",
         ("a",),
         int8,
