@@ -240,6 +240,7 @@ def render_models_index(names: Sequence[str], fingerprint: str) -> str:
         "models_index",
         banner=banner("the env's models", fingerprint, "Every model of this env."),
         includes=_block("include", ({"name": name} for name in names)),
+        each=" ".join(f"X({name})" for name in names),
     )
 
 

@@ -10,6 +10,7 @@ from ..analysis import budget, layers
 from ..analysis.tflite_reader import TFLiteModel
 from ..config import PluginConfig
 from ..results import PreparedEnv
+from ..tflm.selection import kernel_of
 from .parsed import Parsed, parsed_models
 
 
@@ -47,6 +48,45 @@ def layer_table(parsed: TFLiteModel) -> list[str]:
     return rows
 
 
+def probe_result(config: PluginConfig) -> dict[str, Any]:
+    """What the build's probe measured for the env's models ({} when it ran none)."""
+    import json
+
+    path = config.build_dir / "tinyml-probe" / "result.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def profile_table(
+    parsed: TFLiteModel, measured: Mapping[str, Any], kernels: str, core: str, f_cpu: int
+) -> list[str]:
+    """Per layer: op, kernel, MACs, instructions counted on the emulated core, instructions
+    per MAC and share of the total; then the total as a lower bound on time."""
+    total = int(measured.get("instructions", 0)) or 1
+    counted = {int(p["index"]): int(p["instructions"]) for p in measured.get("profile", [])}
+    rows = [
+        f"  {'#':>3}  {'op':<28} {'kernel':<9} {'MACs':>12} {'instructions':>13} "
+        f"{'instr/MAC':>9} {'share':>6}"
+    ]
+    for layer in layers.layers(parsed):
+        n = counted.get(layer.index, 0)
+        per_mac = f"{n / layer.macs:.2f}" if layer.macs else "-"
+        rows.append(
+            f"  {layer.index:>3}  {layer.op:<28} {kernel_of(layer.op, kernels):<9} "
+            f"{layer.macs:>12,} {n:>13,} {per_mac:>9} {100 * n / total:>5.1f}%"
+        )
+    line = f"  total {total:,} instructions per inference on the emulated {core}"
+    if f_cpu:
+        line += (
+            f": >= {total / f_cpu * 1000:.3g} ms at {f_cpu / 1e6:g} MHz (a lower bound: one "
+            "instruction per cycle, no wait states)"
+        )
+    return rows + [line]
+
+
 def _op_counts(parsed: TFLiteModel) -> str:
     counts = Counter(layers.op_name(o) for o in parsed.operators)
     return ", ".join(f"{name} x{n}" for name, n in sorted(counts.items()))
@@ -59,7 +99,17 @@ def render_info(
         f"TinyML: env {config.env_name}, board {config.board.board_id or '-'} "
         f"({config.board.cpu or 'no cpu in manifest'}), kernels {prepared.kernels}"
     ]
+    probed = probe_result(config)
+    core = str(probed.get("core", ""))
+    arenas: dict[str, int] = {}
     for model, tflite in parsed_models(prepared, parsed):
+        measured = probed.get("models", {}).get(model.name)
+        arena = model.arena
+        arena_how = f"host measurement {model.arena_host:,} B"
+        if measured:
+            arena = int(measured["arena"])
+            arena_how = f"measured on the emulated {core}; host estimate {model.arena:,} B"
+        arenas[model.name] = arena
         lines += [
             "",
             f"Model {model.name}  (from {model.source})",
@@ -67,13 +117,17 @@ def render_info(
             f"  ops          {_op_counts(tflite)}",
             f"  MACs         {model.macs:,}",
             f"  flash        {model.flash:,} B",
-            f"  arena        {model.arena:,} B (host measurement {model.arena_host:,} B)",
+            f"  arena        {arena:,} B ({arena_how})",
         ]
         quality = quality_summary(model.report)
         if quality:
             lines.append(f"  quality      {quality}")
-        lines += layer_table(tflite)
-    costs = [budget.ModelCost(m.name, m.flash, m.arena) for m in prepared.models]
+        if measured:
+            lines.append(f"  stack        {int(measured.get('stack_bytes', 0)):,} B used by Invoke")
+            lines += profile_table(tflite, measured, prepared.kernels, core, config.board.f_cpu)
+        else:
+            lines += layer_table(tflite)
+    costs = [budget.ModelCost(m.name, m.flash, arenas[m.name]) for m in prepared.models]
     if costs:
         runtime_flash, runtime_ram = config.options.runtime_flash, config.options.runtime_ram
         total = budget.Budget(

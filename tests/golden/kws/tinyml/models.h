@@ -6,3 +6,6 @@
 #pragma once
 
 #include "tinyml/kws.h"
+
+// X(name) for every model of the env, e.g. to run something over each: TINYML_FOR_EACH_MODEL(X)
+#define TINYML_FOR_EACH_MODEL(X) X(kws)

@@ -1,0 +1,65 @@
+"""The build's probe on the emulated cores: what it refuses, and what a build after it reuses.
+
+A user's arena (custom_tinyml_arena_size) that is too small for the model fails the build with
+one error that names the model, the env and what TFLite Micro printed on the emulated core,
+before anything is flashed; a build with nothing changed runs no probe. Needs the TFLM sources.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.pio import run_pio
+from helpers.targets import env_section, write_project
+
+pytestmark = [pytest.mark.target, pytest.mark.usefixtures("pio_ready", "sources_root")]
+
+HELLO = "tflm_hello_world/hello_world_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def hello_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
+    root = tmp_path_factory.mktemp("probe")
+    envs = [
+        env_section("m4", "mps2-an386"),
+        env_section("m4_small", "mps2-an386", custom_tinyml_arena_size="256"),
+    ]
+    main = (
+        '#include "tinyml/hello_world_int8.h"\n#include "tinyml/model.h"\n'
+        "tinyml::Model<tinyml::hello_world_int8> model;\n"
+        "int main() { return model.begin() ? 0 : 1; }\n"
+    )
+    project = write_project(root, {"hello_world_int8.tflite": shared_models / HELLO}, envs)
+    (project / "src/main.cpp").write_text(main)
+    return project
+
+
+def test_forced_arena_too_small_fails_the_build_naming_model_and_env(hello_project: Path) -> None:
+    result = run_pio(["run", "-e", "m4_small"], hello_project, timeout=1800)
+    out = result.stdout
+    assert result.returncode != 0, out[-4000:]
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out[-4000:]
+    assert errors[0].startswith(
+        "Error: models/hello_world_int8.tflite does not run on the emulated cortex-m4 "
+        "(env m4_small)"
+    ), errors
+    assert "custom_tinyml_arena_size = 256 B: AllocateTensors failed" in errors[0], errors
+    assert "TFLite Micro printed:" in out, out[-4000:]
+    assert "Raise custom_tinyml_arena_size" in out, out[-4000:]
+    assert not (hello_project / ".pio/build/m4_small/firmware.elf").exists()
+
+
+def test_measured_build_runs_and_a_second_build_runs_no_probe(hello_project: Path) -> None:
+    first = run_pio(["run", "-e", "m4", "-t", "exec"], hello_project, timeout=1800)
+    assert first.returncode == 0, first.stdout[-4000:]
+    assert "hello_world_int8: arena " in first.stdout, first.stdout[-4000:]
+    assert "measured on the emulated cortex-m4" in first.stdout
+    header = hello_project / ".pio/build/m4/tinyml/tinyml/hello_world_int8_arena.h"
+    assert "Measured by the build on the emulated cortex-m4" in header.read_text()
+    second = run_pio(["run", "-e", "m4"], hello_project, timeout=600)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert "TinyML: models up to date" in second.stdout
+    assert "probe:" not in second.stdout, second.stdout[-3000:]
+    assert "Linking" not in second.stdout, second.stdout[-3000:]
