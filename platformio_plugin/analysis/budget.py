@@ -7,7 +7,7 @@ numbers. Shown in PlatformIO's own bar style.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ..config import BoardSpec, PluginConfig
 from ..errors import BudgetError
@@ -47,18 +47,28 @@ def check_budget(
     *,
     runtime_flash: int,
     runtime_ram: int,
+    flash_measured: bool = False,
 ) -> Budget:
-    """Raise BudgetError naming model, board and numbers when a model cannot fit."""
+    """Raise BudgetError naming model, board and numbers when a model cannot fit.
+    ``flash_measured``: runtime_flash is what the linker kept of TFLM for these ops (else the
+    option's allowance)."""
     flash = sum(c.flash for c in costs) + runtime_flash
     ram = sum(c.arena for c in costs) + runtime_ram
     names = ", ".join(c.name for c in costs)
     if board.max_flash and flash > board.max_flash:
-        biggest = max(costs, key=lambda c: c.flash)
+        models = " + ".join(f"model {c.name} {c.flash:,} B" for c in costs)
+        runtime = (
+            f"TFLite Micro runtime for these ops {runtime_flash:,} B, as linked"
+            if flash_measured
+            else f"TFLite Micro runtime {runtime_flash:,} B (custom_tinyml_runtime_flash)"
+        )
         raise BudgetError(
-            f"{names} needs {flash:,} B of flash (model {biggest.name} {biggest.flash:,} B + "
-            f"runtime {runtime_flash:,} B) but board {board.board_id} in [env:{env_name}] "
+            f"{names} needs {flash:,} B of flash ({models} + {runtime}; the rest of the "
+            f"firmware is not counted) but board {board.board_id} in [env:{env_name}] "
             f"has {board.max_flash:,} B.",
-            "Use a smaller model (fewer or narrower layers), or pick a board with more flash.",
+            "Use a smaller model (fewer or narrower layers), fewer models "
+            "(custom_tinyml_models), smaller kernels (custom_tinyml_kernel_optimization = "
+            "-Os), or pick a board with more flash.",
         )
     if board.max_ram and ram > board.max_ram:
         biggest = max(costs, key=lambda c: c.arena)
@@ -80,14 +90,18 @@ def render_budget(budget: Budget) -> list[str]:
     return lines
 
 
-def check_env(config: PluginConfig, costs: Sequence[ModelCost]) -> Budget:
-    """The env's models against its board, with the runtime options of the env."""
+def check_env(
+    config: PluginConfig, costs: Sequence[ModelCost], runtime_flash: Optional[int] = None
+) -> Budget:
+    """The env's models against its board: the runtime's flash as measured by the probe when
+    given, else the env's runtime options."""
     return check_budget(
         costs,
         config.board,
         config.env_name,
-        runtime_flash=config.options.runtime_flash,
+        runtime_flash=config.options.runtime_flash if runtime_flash is None else runtime_flash,
         runtime_ram=config.options.runtime_ram,
+        flash_measured=runtime_flash is not None,
     )
 
 

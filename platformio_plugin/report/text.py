@@ -129,7 +129,8 @@ def render_info(
             lines += layer_table(tflite)
     costs = [budget.ModelCost(m.name, m.flash, arenas[m.name]) for m in prepared.models]
     if costs:
-        runtime_flash, runtime_ram = config.options.runtime_flash, config.options.runtime_ram
+        runtime_flash = int(probed.get("runtime_flash") or config.options.runtime_flash)
+        runtime_ram = config.options.runtime_ram
         total = budget.Budget(
             sum(c.flash for c in costs) + runtime_flash,
             sum(c.arena for c in costs) + runtime_ram,

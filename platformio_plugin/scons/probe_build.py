@@ -27,7 +27,7 @@ from ..results import PreparedEnv, PreparedModel
 from .tflm_build import LinkedLibrary, machine_flags
 
 HARNESS = Path(__file__).resolve().parents[1] / "probe" / "harness"
-PROBE_VERSION = "1"  # bump when the harness or the measurement changes
+PROBE_VERSION = "2"  # bump when the harness or the measurement changes
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 
 Log = Callable[[str], None]
@@ -79,6 +79,7 @@ def add_probe(
             *LINK_FLAGS,
             "-T",
             str(HARNESS / "probe.ld"),
+            "-Wl,-Map," + str(out / "probe.map"),
         ],
         PROGSUFFIX=".elf",
     )
@@ -111,7 +112,9 @@ def _probe_action(target: Any, source: Any, env: Any) -> int:  # noqa: ARG001 (S
 
     config: PluginConfig = _STATE["config"]
     try:
-        run_probe(config, _STATE["prepared"], _STATE["core"], Path(source[0].get_abspath()), _STATE["log"])
+        run_probe(
+            config, _STATE["prepared"], _STATE["core"], Path(source[0].get_abspath()), _STATE["log"]
+        )
     except TinyMLError as error:
         sys.stderr.write(f"Error: {error.render()}\n")
         sys.stderr.flush()
@@ -169,6 +172,12 @@ def run_probe(
                                 int(measured["arena"]), how),
         )  # fmt: skip
         log(summary_line(model, measured, core, config.board.f_cpu))
+    result["runtime_flash"] = runtime_flash(elf.with_suffix(".map"), linked_archive_name())
+    if result["runtime_flash"]:
+        log(
+            f"TFLite Micro + kernels for these ops: {result['runtime_flash']:,} B of flash, "
+            "as linked (the flash budget counts this)"
+        )
     files.write_if_changed(result_path(config), json.dumps(result, indent=1, sort_keys=True))
     budget.check_env(
         config,
@@ -176,8 +185,25 @@ def run_probe(
             budget.ModelCost(m.name, m.flash, int(result["models"][m.name]["arena"]))
             for m in prepared.models
         ],
+        runtime_flash=result["runtime_flash"] or None,
     )
     return result
+
+
+def linked_archive_name() -> str:
+    from .tflm_build import LIBRARY_NAME
+
+    return f"lib{LIBRARY_NAME}.a"
+
+
+def runtime_flash(map_path: Path, archive: str) -> int:
+    """Flash the linker kept from the TFLM archive in the probe (0 when there is no map)."""
+    from ..probe.linkmap import flash_bytes
+
+    try:
+        return flash_bytes(map_path.read_text(encoding="utf-8", errors="replace"), archive)
+    except OSError:
+        return 0
 
 
 def _cache_root(config: PluginConfig) -> Optional[Path]:

@@ -77,3 +77,15 @@ def tflm_build_inputs(build_dir: Path) -> dict[str, Any]:
     (record,) = build_dir.glob("tinyml-tflm-*/cache-key.json")
     inputs: dict[str, Any] = json.loads(record.read_text())
     return inputs
+
+
+def assert_runtime_flash_as_linked(build_dir: Path) -> None:
+    """The runtime flash the probe measured (what its link kept of the TFLM archive) is within
+    5 % of what the firmware's own link kept of the same archive (its map file)."""
+    from platformio_plugin.probe.linkmap import flash_bytes
+
+    probed = json.loads((build_dir / "tinyml-probe/result.json").read_text())["runtime_flash"]
+    linked = flash_bytes((build_dir / "firmware.map").read_text(), "libtinyml-tflm.a")
+    print(f"  runtime flash: probe {probed:,} B, firmware link {linked:,} B")
+    assert linked > 0, build_dir
+    assert abs(probed - linked) <= 0.05 * linked, (probed, linked)

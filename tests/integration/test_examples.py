@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import EXAMPLES_DIR, REPO_ROOT, copy_project, run_pio
-from helpers.targets import tflm_build_inputs
+from helpers.targets import assert_runtime_flash_as_linked, tflm_build_inputs
 
 from platformio_plugin.convert.environment import (
     COMPLETE_MARKER,
@@ -52,6 +52,7 @@ def _exec(example: str, tmp_path: Path) -> tuple[Path, str]:
     ini.write_text(ini.read_text().replace(f"= {PLUGIN}\n", f"= symlink://{REPO_ROOT}\n"))
     proc = run_pio(["run", "-e", ENV, "-t", "exec"], project)
     assert proc.returncode == 0, proc.stdout
+    assert_runtime_flash_as_linked(project / ".pio/build" / ENV)
     return project, proc.stdout
 
 

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import pytest
 from helpers.pio import REPO_ROOT, run_pio
-from helpers.targets import RUNNER, env_section, firmware_size, write_project
+from helpers.targets import (
+    RUNNER,
+    assert_runtime_flash_as_linked,
+    env_section,
+    firmware_size,
+    write_project,
+)
 
 from platformio_plugin.codegen.model_files import GOLDEN_SUITE, render_test_suite_main
 
@@ -231,3 +237,10 @@ def test_measured_arena_is_the_smallest_that_begins(golden_run: GoldenRun) -> No
         )
         assert written == arena, f"{name}: the header says {written}, the build log {arena}"
         assert tighter[name] == 0, f"{name} began with {arena - 16} bytes (kArenaSize - 16)"
+
+
+def test_measured_runtime_flash_is_what_the_firmware_links(
+    golden_run: GoldenRun, golden_project: Path
+) -> None:
+    assert golden_run.returncode == 0, golden_run.out[-4000:]
+    assert_runtime_flash_as_linked(golden_project / ".pio/build" / golden_run.env)

@@ -7,6 +7,7 @@ before anything is flashed; a build with nothing changed runs no probe. Needs th
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,47 @@ def test_measured_build_runs_and_a_second_build_runs_no_probe(hello_project: Pat
     assert "TinyML: models up to date" in second.stdout
     assert "probe:" not in second.stdout, second.stdout[-3000:]
     assert "Linking" not in second.stdout, second.stdout[-3000:]
+
+
+FLIP_WEIGHTS = """\
+import sys
+import numpy as np
+import tensorflow as tf
+
+path = sys.argv[1]
+interpreter = tf.lite.Interpreter(model_path=path)
+data = bytearray(open(path, "rb").read())
+for detail in interpreter.get_tensor_details():
+    if list(detail["shape"]) == [16, 16] and detail["dtype"] == np.int8:
+        weights = interpreter.get_tensor(detail["index"]).tobytes()
+        at = data.find(weights)
+        assert at > 0 and data.find(weights, at + 1) < 0
+        data[at : at + len(weights)] = bytes((255 - b) for b in weights)  # every weight negated
+        open(path, "wb").write(bytes(data))
+        print("flipped", at)
+        break
+else:
+    raise SystemExit("no 16x16 int8 weights")
+"""
+
+
+def test_a_corrupted_model_constant_fails_the_build_naming_the_op(
+    hello_project: Path, converter_python: Path
+) -> None:
+    """The firmware's model differs from the one TFLM's interpreter checked on the host (every
+    weight of the middle layer negated in the cached int8 model): the probe's outputs differ
+    from the golden vectors and the build stops, naming the op the output comes from."""
+    (cached,) = (hello_project / ".pio/tinyml-cache").glob("*/model_int8.tflite")
+    flipped = subprocess.run(
+        [str(converter_python), "-c", FLIP_WEIGHTS, str(cached)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert flipped.returncode == 0, flipped.stdout + flipped.stderr
+    result = run_pio(["run", "-e", "m4"], hello_project, timeout=1800)
+    out = result.stdout
+    assert result.returncode != 0, out[-4000:]
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out[-4000:]
+    assert "does not run on the emulated cortex-m4 (env m4)" in errors[0], errors
+    assert "golden vector 0 differs from TFLM's interpreter on the host" in errors[0], errors
+    assert "the output comes from op #2 FULLY_CONNECTED" in errors[0], errors
