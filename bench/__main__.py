@@ -17,8 +17,10 @@ BENCHMARKS = {
     "convert": "bench.convert",  # 2: cold .pth -> header, plugin vs the seed's pipeline
     "first-build": "bench.first_build",  # 3: first TFLM build vs the whole library tree
     "firmware": "bench.firmware",  # 4 + 5: instructions, sizes, arena on emulated cores
+    "probe": "bench.probe",  # 6: first and no-change build with and without the probe
 }
-ORDER = ("first-build", "rebuild", "convert", "firmware")  # rebuild reuses first-build's project
+# rebuild reuses first-build's project
+ORDER = ("first-build", "rebuild", "convert", "firmware", "probe")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,18 @@ def render(results: dict[str, Any]) -> str:
             f" | {round(1 / f['speedup'], 3) if f['speedup'] else '-'} ({f['speedup']}x faster)"
             f" | >= 3x faster | {_ok(f['speedup'], 3, below=False)} |"
         )
+    if "probe" in b:
+        for label, key, goal in (
+            ("probe overhead: first build", "first", None),
+            ("probe overhead: no-change build", "again", 1.05),
+        ):
+            t = b["probe"][key]
+            summary.append(
+                f"| 6 | {label} (median of {t['runs']}) | probe {t['a_median_s']} s | "
+                f"no probe {t['b_median_s']} s | {t['ratio']} (pairs {t['pair_ratio_median']}) "
+                f"| {'<= ' + str(goal) if goal else '+ a few s'} | "
+                f"{_ok(t['ratio'], goal) if goal else '-'} |"
+            )
     lines += summary + [""]
     if "convert" in b:
         c = b["convert"]

@@ -117,6 +117,7 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
         "kernels": config.kernels.kernels,
         "arena_size": config.options.arena_size,
         "runtime": [config.options.runtime_flash, config.options.runtime_ram],
+        "probe": [config.options.runtime, config.options.probe],
     }
     return fingerprint(labels, settings)
 

@@ -166,11 +166,23 @@ OPTIONS: tuple[Option, ...] = (
         "none",
     ),
     Option(
+        "probe",
+        "auto | no",
+        values.choice("auto", "no"),
+        "auto",
+        "auto: on an Arm Cortex-M0/M0+/M3/M4/M7/M23/M33/M35P board, run each model during the "
+        "build on an emulated core of the board's kind, with the firmware's own TFLM library: "
+        "kArenaSize measured, golden vectors checked, instructions per layer counted, the "
+        "runtime's flash as linked. no: use the host's estimate (+10 %) instead.",
+        "no",
+    ),
+    Option(
         "arena_size",
         "bytes",
         values.parse_positive_int,
         None,
-        "Override the measured tensor arena size (bytes).",
+        "Force the tensor arena size (bytes) instead of the measured one; on a probed board the "
+        "build checks that the model runs with it.",
         "65536",
     ),
     Option(
@@ -255,6 +267,7 @@ class Options:
     test_suite: str
     kernels: str
     runtime: str
+    probe: str
     arena_size: Optional[int]
     sources_dir: Optional[str]
     allow_sources_mismatch: bool

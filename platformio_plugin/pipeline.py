@@ -77,7 +77,7 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
 
 def probed_core(config: PluginConfig) -> str | None:
     """The core the build's probe emulates for this env, None when it runs no probe."""
-    if config.options.runtime == "none" or not config.models:
+    if config.options.runtime == "none" or config.options.probe == "no" or not config.models:
         return None
     return probe_core(config.board.cpu)
 

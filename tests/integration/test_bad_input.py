@@ -56,6 +56,7 @@ BAD_VALUES = {
     "test_suite": ("sometimes", "auto, yes, no"),
     "kernels": ("fast", "auto, cmsis-nn, reference"),
     "runtime": ("zephyr", "tflm, none"),
+    "probe": ("always", "auto, no"),
     "arena_size": ("64k", "bytes"),
     "sources_dir": ("nowhere/sources", "not a folder"),
     "allow_sources_mismatch": ("sometimes", "yes or no"),

@@ -1,0 +1,69 @@
+"""Benchmark 6: what the build's probe costs.
+
+On examples/mnist-pytorch (emulated Cortex-M4), with the conversion and the TFLM archive
+already cached, so that only what the probe adds differs:
+  first build: `pio run` after deleting the env's build folder and the probe's result cache,
+    A with the probe (default), B with `custom_tinyml_probe = no`;
+  no-change build: `pio run` again, A with the probe, B without (must be the same: a build with
+    nothing changed runs no probe).
+Whole-process times, interleaved A B A B after a warm-up of each.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import common
+from .common import Context, must
+
+ENV = "mps2-an386"
+
+
+def _project(ctx: Context, name: str, probe: bool) -> Path:
+    project = common.copy_example(common.MNIST, ctx.out / "probe" / name)
+    if not probe:
+        ini = project / "platformio.ini"
+        ini.write_text(ini.read_text().replace("[env]\n", "[env]\ncustom_tinyml_probe = no\n", 1))
+    must(common.pio(["run", "-e", ENV], project, ctx.core), f"building {name}")
+    return project
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    with_probe = _project(ctx, "with-probe", True)
+    without = _project(ctx, "without-probe", False)
+    outputs: dict[str, str] = {}
+
+    def first(project: Path, key: str) -> float:
+        shutil.rmtree(project / ".pio" / "build" / ENV, ignore_errors=True)
+        shutil.rmtree(ctx.core / "tinyml" / "probe", ignore_errors=True)
+        result = must(common.pio(["run", "-e", ENV], project, ctx.core), f"first build {key}")
+        outputs[key] = result.output
+        return result.seconds
+
+    def again(project: Path, key: str) -> float:
+        result = must(common.pio(["run", "-e", ENV], project, ctx.core), f"no-change {key}")
+        outputs[f"again-{key}"] = result.output
+        return result.seconds
+
+    runs = 1 if ctx.quick else ctx.runs
+    first_timing = common.ab_medians(
+        lambda: first(with_probe, "probe"), lambda: first(without, "no-probe"), runs,
+        warmup=not ctx.quick,
+    )  # fmt: skip
+    again_timing = common.ab_medians(
+        lambda: again(with_probe, "probe"), lambda: again(without, "no-probe"), runs,
+        warmup=not ctx.quick,
+    )  # fmt: skip
+    if "probe: running digits_cnn" not in outputs.get("probe", ""):
+        raise SystemExit("bench: the first build with the probe did not run it")
+    if "probe:" in outputs.get("again-probe", ""):
+        raise SystemExit("bench: a no-change build ran the probe")
+    return {
+        "a": "with the probe (default)",
+        "b": "custom_tinyml_probe = no",
+        "first": first_timing,
+        "again": again_timing,
+        "goal": "no-change ratio <= 1.05; first build + a few seconds",
+    }
