@@ -8,6 +8,7 @@ count: touching a file changes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -98,6 +99,21 @@ def conversion_key(spec: ModelSpec, config: PluginConfig) -> str:
     return fingerprint(inputs, settings)
 
 
+PACKAGE = Path(__file__).resolve().parent
+# What renders the generated files: a change to any of them regenerates them.
+CODEGEN_FILES = ("codegen/model_files.py", "codegen/env_files.py", "tflm/op_table.py")
+
+
+@functools.cache
+def codegen_digest() -> str:
+    digest = hashlib.sha256()
+    paths = [PACKAGE / rel for rel in CODEGEN_FILES]
+    paths += sorted((PACKAGE / "codegen" / "templates").glob("*.tmpl"))
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
     """What decides the generated files of one env: conversions + board + codegen options."""
     labels = {f"labels{i}": spec.labels_path for i, spec in enumerate(config.models)}
@@ -118,6 +134,7 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
         "arena_size": config.options.arena_size,
         "runtime": [config.options.runtime_flash, config.options.runtime_ram],
         "probe": [config.options.runtime, config.options.probe],
+        "codegen": codegen_digest(),
     }
     return fingerprint(labels, settings)
 

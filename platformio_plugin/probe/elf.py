@@ -38,6 +38,11 @@ class ElfImage:
         except KeyError:
             raise ProbeError(f"the probe program has no symbol {name}", "") from None
 
+    def is_code(self, address: int) -> bool:
+        """Inside the first loadable segment (code and constants, from address 0)."""
+        first = self.segments[0] if self.segments else None
+        return first is not None and first.address <= address < first.address + first.size
+
     def function_at(self, address: int) -> str:
         """The function containing ``address``, or its hex form."""
         best = None

@@ -42,7 +42,7 @@ class BuiltinOp:
 
     def resolver_call(self, int8_only: bool = False) -> str:
         """The C++ call on a resolver, e.g. ``AddConv2D(tflite::Register_CONV_2D_INT8())``."""
-        if int8_only and self.int8_registration:
+        if int8_only and self.int8_registration and self.name not in UNUSED_INT8_REGISTRATIONS:
             return f"{self.method}({self.int8_registration})"
         return f"{self.method}()"
 
@@ -63,6 +63,14 @@ class CustomOp:
 
 
 Op = Union[BuiltinOp, CustomOp]
+
+# Int8-only registrations never used. CMSIS-NN's Register_UNIDIRECTIONAL_SEQUENCE_LSTM_INT8()
+# runs UnidirectionalSequenceLstmEvalInt8 (kernels/cmsis_nn/unidirectional_sequence_lstm.cc),
+# which asserts int16 weights (`TFLITE_DCHECK(weight_type == kTfLiteInt16 && ...)`), so an
+# int8x8_16 LSTM (int8 weights: what the TFLite converter's full-int8 quantization writes) aborts
+# in Invoke (exit code 1). The default registration's Eval sends int8 weights to the same
+# CMSIS-NN kernel (CMSIS_NN_EvalInteger8x8_16Lstm).
+UNUSED_INT8_REGISTRATIONS: Final = frozenset({"UNIDIRECTIONAL_SEQUENCE_LSTM"})
 
 # Data generated once from tflite-micro@90b983c2b3f1480642e040bbd2ddb37b998f3424:
 #   tensorflow/lite/micro/micro_mutable_op_resolver.h  (Add* methods, op names, default registrations)

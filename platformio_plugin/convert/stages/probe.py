@@ -175,6 +175,9 @@ class Machine:
                 fault = f"CPU exception {self.trap - 0x200} at {where}"
             else:
                 fault = f"abort()/exit({self.trap & 0xFF}) called"
+            chain = self.callers()
+            if chain:
+                fault += f" (from {chain})"
         elif not fault and pc & ~1 != STOP:
             fault = (
                 f"no return after {budget:,} instructions (a hang?) at 0x{pc:08x} in "
@@ -184,6 +187,30 @@ class Machine:
         if fault and self.last_op[0] >= 0:
             outcome.op_index, outcome.op_name = self.last_op
         return outcome
+
+    def callers(self, depth: int = 6) -> str:
+        """The functions on the stack, innermost first: return addresses found in the stack's
+        words (a scan, not an unwind: enough to name where an abort came from)."""
+        from unicorn import arm_const
+
+        sp = self.uc.reg_read(arm_const.UC_ARM_REG_SP)
+        top = RAM_BASE + RAM_SIZE - 64
+        words = bytes(self.uc.mem_read(sp, max(0, min(top - sp, 4096))))
+        names: list[str] = []
+        skip = {"tinyml_probe_trap", "tinyml_probe_log", "tinyml_probe_event", "_exit",
+                 "abort", "exit", "raise", "_raise_r", "_kill_r",
+                "_kill", "__assert_func"}  # fmt: skip
+        for i in range(0, len(words) - 3, 4):
+            value = int.from_bytes(words[i : i + 4], "little")
+            if not value & 1 or not self.image.is_code(value & ~1):
+                continue
+            name = self.image.function_at((value & ~1) - 2)
+            if name.startswith("0x") or name in skip or (names and names[-1] == name):
+                continue
+            names.append(name)
+            if len(names) == depth:
+                break
+        return " <- ".join(_demangled(names))
 
     def place_arena(self, size: int) -> int:
         """The arena's address for ``size`` bytes, ending at the end of its mapping."""
@@ -199,6 +226,27 @@ class Machine:
         watch = bytes(self.uc.mem_read(RAM_BASE + RAM_SIZE - STACK_WATCH, STACK_WATCH))
         untouched = len(watch) - len(watch.lstrip(bytes([STACK_PATTERN])))
         return STACK_WATCH - untouched - 64
+
+
+def _demangled(names: list[str]) -> list[str]:
+    """C++ names readable where a ``c++filt`` is on the PATH (binutils); as they are else.
+    Parameter lists are left out: the function's name is what the message needs."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("c++filt") or shutil.which("arm-none-eabi-c++filt")
+    if tool is None or not names:
+        return names
+    try:
+        out = subprocess.run(
+            [tool], input="\n".join(names), capture_output=True, text=True, timeout=10,
+            check=True,
+        ).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return names
+    if len(out) != len(names):
+        return names
+    return [line.replace("(anonymous namespace)", "{anon}").split("(", 1)[0] for line in out]
 
 
 def _page(size: int) -> int:
