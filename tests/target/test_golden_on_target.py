@@ -246,14 +246,15 @@ def test_measured_runtime_flash_is_what_the_firmware_links(
     assert_runtime_flash_as_linked(golden_project / ".pio/build" / golden_run.env)
 
 
+@pytest.mark.parametrize(
+    "golden_run", [env for env, (_b, _k, names) in ENVS.items() if "trained_lstm_int8" in names],
+    indirect=True,
+)  # fmt: skip
 def test_lstm_where_the_host_estimate_is_too_small(golden_run: GoldenRun) -> None:
     """TFLM's int8 LSTM example: the host's interpreter needs less arena than the target (the
     32-bit target's LSTM scratch), so the written size comes from the probe, and the firmware
     runs its golden vectors with it (CMSIS-NN's int8-only LSTM registration aborts in Invoke:
     the generated resolver uses the default one)."""
-    _board, _kernels, names = ENVS[golden_run.env]
-    if "trained_lstm_int8" not in names:
-        pytest.skip(f"{golden_run.env} does not build the LSTM model")
     found = {m.group(1): m for m in MEASURED.finditer(golden_run.out)}["trained_lstm_int8"]
     measured = int(found.group(2).replace(",", ""))
     host = int(found.group(4).replace(",", ""))
