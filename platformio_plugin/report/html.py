@@ -75,7 +75,9 @@ def _budget_row(label: str, parts: Sequence[tuple[str, int]], total: int, settin
     )
 
 
-def _budget(model: PreparedModel, board: BoardSpec, runtime_flash: int, runtime_ram: int) -> str:
+def _budget(
+    model: PreparedModel, board: BoardSpec, runtime_flash: int, runtime_ram: int, arena: int
+) -> str:
     flash = _budget_row(
         "Flash",
         [("model", model.flash), ("runtime", runtime_flash)],
@@ -84,7 +86,7 @@ def _budget(model: PreparedModel, board: BoardSpec, runtime_flash: int, runtime_
     )
     ram = _budget_row(
         "RAM",
-        [("arena", model.arena), ("runtime", runtime_ram)],
+        [("arena", arena), ("runtime", runtime_ram)],
         board.max_ram,
         "upload.maximum_ram_size",
     )
@@ -141,9 +143,26 @@ def _quality(report: Mapping[str, Any], source: str) -> str:
     return f'<table class="quality"><tbody>{body}</tbody></table>{note}'
 
 
-def _layer_table(rows: Sequence[layer_view.Layer], use: Sequence[int], kernels: str) -> str:
+def _layer_table(
+    rows: Sequence[layer_view.Layer],
+    use: Sequence[int],
+    kernels: str,
+    counted: Optional[Mapping[int, int]] = None,
+) -> str:
+    """The layers; with ``counted`` (instructions per layer on the emulated core) also the
+    instructions, instructions per MAC and share of each."""
     body = []
+    total_count = sum(counted.values()) if counted else 0
     for row, alive in zip(rows, use):
+        extra = ""
+        if counted is not None:
+            n = counted.get(row.index, 0)
+            per_mac = f"{n / row.macs:.2f}" if row.macs else "-"
+            share = 100 * n / total_count if total_count else 0.0
+            extra = (
+                f'<td class="num r">{n:,}</td><td class="num r">{per_mac}</td>'
+                f'<td class="num r">{share:.1f} %</td>'
+            )
         kernel = kernel_of(row.op, kernels)
         css = "cmsis" if kernel == "CMSIS-NN" else "ref"
         inputs = ", ".join(_shape(s) for s in row.inputs) or "-"
@@ -153,21 +172,41 @@ def _layer_table(rows: Sequence[layer_view.Layer], use: Sequence[int], kernels: 
             f'<td class="shape">{_e(inputs)}</td><td class="shape">{_e(_shape(row.output))}</td>'
             f'<td class="num r" data-macs="{row.macs}">{row.macs:,}</td>'
             f'<td class="num r">{alive:,}</td>'
-            f'<td><span class="kernel {css}">{kernel}</span></td></tr>'
+            f'<td><span class="kernel {css}">{kernel}</span></td>{extra}</tr>'
         )
     total = sum(r.macs for r in rows)
+    head_extra = foot_extra = ""
+    if counted is not None:
+        head_extra = (
+            '<th class="r">instructions</th><th class="r">per MAC</th><th class="r">share</th>'
+        )
+        foot_extra = f'<td class="num r">{total_count:,}</td><td></td><td></td>'
     return (
         '<table class="layers"><thead><tr><th class="r">#</th><th>op</th><th>input</th>'
         '<th>output</th><th class="r">MACs</th><th class="r">activations alive (B)</th>'
-        "<th>kernel</th></tr></thead><tbody>"
+        f"<th>kernel</th>{head_extra}</tr></thead><tbody>"
         + "".join(body)
         + f"</tbody><tfoot><tr><td></td><td>{len(rows)} layers</td><td></td><td></td>"
         f'<td class="num r" data-total-macs="{total}">{total:,}</td>'
-        f'<td class="num r">peak {max(use, default=0):,}</td><td></td></tr></tfoot></table>'
+        f'<td class="num r">peak {max(use, default=0):,}</td><td></td>{foot_extra}</tr></tfoot>'
+        "</table>"
     )
 
 
 # ---------------------------------------------------------------- the page
+
+
+def _counted(measured: Optional[Mapping[str, Any]]) -> Optional[dict[int, int]]:
+    if not measured:
+        return None
+    return {int(p["index"]): int(p["instructions"]) for p in measured.get("profile", [])}
+
+
+def _arena_card(model: PreparedModel, measured: Optional[Mapping[str, Any]], core: str) -> str:
+    if measured:
+        arena = int(measured["arena"])
+        return _card("kArenaSize", _kib(arena), f"measured on the emulated {core}")
+    return _card("kArenaSize", _kib(model.arena), f"host estimate {model.arena_host:,} B")
 
 
 def render_model_html(
@@ -179,10 +218,14 @@ def render_model_html(
     kernels: str,
     runtime_flash: int,
     runtime_ram: int,
+    measured: Optional[Mapping[str, Any]] = None,
+    core: str = "",
 ) -> str:
-    """The report page of one model of an env."""
+    """The report page of one model of an env; ``measured``: what the build's probe measured
+    for it on the emulated ``core`` (arena, instructions per layer), when it ran."""
     rows = layer_view.layers(parsed)
     use = arena_use(parsed)
+    arena = int(measured["arena"]) if measured else model.arena
     ops = [r.op for r in rows]
     kernel_name = "CMSIS-NN" if kernels == "cmsis-nn" else "reference"
     on_cmsis = sum(1 for op in ops if kernel_of(op, kernels) == "CMSIS-NN")
@@ -198,7 +241,7 @@ def render_model_html(
         _card("layers", f"{len(rows)}", f"{len(set(ops))} kinds of op"),
         _card("MACs per inference", f"{model.macs / 1e6:,.2f} M", f"{model.macs:,}"),
         _card("flash (model data)", _kib(model.flash), _bytes(model.flash)),
-        _card("kArenaSize", _kib(model.arena), f"host measurement {model.arena_host:,} B"),
+        _arena_card(model, measured, core),
         _card("activation peak", _kib(peak), _bytes(peak)),
         _card("kernels", kernel_name, f"{on_cmsis} of {len(rows)} layers on CMSIS-NN"),
     ]
@@ -219,6 +262,18 @@ def render_model_html(
             else "CMSIS-NN is used on Arm Cortex-M boards (custom_tinyml_kernels)."
         )
     )
+    if measured:
+        total = int(measured.get("instructions", 0))
+        layers_note += (
+            f" Instructions: counted by the build on the emulated {core} with the firmware's "
+            f"own library, {total:,} per inference"
+            + (
+                f", at least {total / board.f_cpu * 1000:.3g} ms at {board.f_cpu / 1e6:g} MHz "
+                "(one instruction per cycle: a lower bound)."
+                if board.f_cpu
+                else "."
+            )
+        )
     values = {
         "generator": f"pio-tinyml {__version__}",
         "title": _e(f"{model.name} - pio-tinyml"),
@@ -228,12 +283,12 @@ def render_model_html(
             f"\u00b7 board {_e(board_text)} \u00b7 kernels {_e(kernel_name)}"
         ),
         "cards": "\n".join(cards),
-        "budget": _budget(model, board, runtime_flash, runtime_ram),
+        "budget": _budget(model, board, runtime_flash, runtime_ram, arena),
         "arena_note": _e(arena_note),
-        "arena_svg": arena_svg(use, ops, model.arena, plan),
+        "arena_svg": arena_svg(use, ops, arena, plan),
         "quality": _quality(model.report, model.source),
         "layers_note": _e(layers_note),
-        "layer_table": _layer_table(rows, use, kernels),
+        "layer_table": _layer_table(rows, use, kernels, _counted(measured)),
         "footer": _e(
             f"pio-tinyml {__version__} \u00b7 model fingerprint {model.fingerprint[:16]} "
             f"\u00b7 written by pio run -t tinyml-info"

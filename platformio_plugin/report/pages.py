@@ -22,6 +22,9 @@ def write_reports(
 ) -> list[Path]:
     """One HTML page per model (rewritten only when its content changed); pages of
     models the env no longer has are removed."""
+    from .text import probe_result
+
+    probed = probe_result(config)
     paths = []
     for model, tflite in parsed_models(prepared, parsed):
         page = render_model_html(
@@ -30,8 +33,10 @@ def write_reports(
             env_name=config.env_name,
             board=config.board,
             kernels=prepared.kernels,
-            runtime_flash=config.options.runtime_flash,
+            runtime_flash=int(probed.get("runtime_flash") or config.options.runtime_flash),
             runtime_ram=config.options.runtime_ram,
+            measured=probed.get("models", {}).get(model.name),
+            core=str(probed.get("core", "")),
         )
         path = report_path(config, model.name)
         files.write_if_changed(path, page)

@@ -261,3 +261,27 @@ def test_write_reports(tmp_path: Path, shared_models: Path) -> None:
     os.utime(target, (1, 1))
     write_reports(config, env)  # same content: not rewritten
     assert target.stat().st_mtime == 1
+
+
+def test_instructions_per_layer_from_the_probe(shared_models: Path) -> None:
+    """With what the build's probe measured, the page shows the measured arena and, per layer,
+    the instructions, instructions per MAC and share of the total."""
+    path = shared_models / KWS
+    model = parse_tflite(path.read_bytes(), path.name)
+    prepared = _prepared(path, model, KWS)
+    rows = layers.layers(model)
+    profile = [{"index": r.index, "op": r.op, "instructions": 1000 * (r.index + 1)} for r in rows]
+    total = sum(p["instructions"] for p in profile)
+    measured = {"arena": 22_736, "instructions": total, "profile": profile}
+    page = render_model_html(
+        prepared, model, env_name="nucleo_f446re", board=NUCLEO, kernels="cmsis-nn",
+        runtime_flash=65536, runtime_ram=4096, measured=measured, core="cortex-m4",
+    )  # fmt: skip
+    assert "measured on the emulated cortex-m4" in page
+    assert f'<td class="num r">{total:,}</td>' in page
+    first = rows[0]
+    share = 100 * 1000 / total
+    assert f'<td class="num r">{1000 / first.macs:.2f}</td>' in page
+    assert f'<td class="num r">{share:.1f} %</td>' in page
+    without = _render(shared_models, KWS)[0]
+    assert "instructions</th>" not in without and "instructions</th>" in page
