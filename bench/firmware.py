@@ -238,6 +238,16 @@ def macs(info_output: str) -> dict[str, int]:
     return found
 
 
+def probe_counts(build_dir: Path) -> dict[str, int]:
+    """Instructions per inference the build's probe counted (Unicorn, the env's own library),
+    per model; {} when the env ran no probe."""
+    path = build_dir / "tinyml-probe" / "result.json"
+    if not path.is_file():
+        return {}
+    models = json.loads(path.read_text()).get("models", {})
+    return {name: int(m["instructions"]) for name, m in models.items()}
+
+
 def run(ctx: Context) -> dict[str, Any]:
     project = ctx.out / "firmware"
     if project.exists():
@@ -268,9 +278,13 @@ def run(ctx: Context) -> dict[str, Any]:
         build_dir = project / ".pio" / "build" / e.name
         stdout, marks, error = run_counted(build_dir, plugin, ctx.out / f"insn-{e.name}.log")
         per_model = parse_run(stdout, marks)
+        probed = probe_counts(build_dir)
         for name, row in per_model.items():
             m = model_macs.get(name)
             row["insn_per_mac"] = round(row["instructions"] / m, 3) if m else None
+            row["probe_instructions"] = probed.get(name)
+            if probed.get(name) and row["instructions"]:
+                row["probe_vs_qemu"] = round(probed[name] / row["instructions"], 4)
         env_result: dict[str, Any] = {
             "board": e.board,
             "kernels": e.kernels,

@@ -99,16 +99,16 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
         " warm-up, input = zero point), MACs from `pio run -t tinyml-info`, arena on target,"
         " per-model .text/.data/.bss (firmware relinked with that model alone).",
         "",
-        "| env | model | MACs | instructions | insn/MAC | kArenaSize | arena used | slack % "
-        "| .text | .data | .bss |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| env | model | MACs | instructions | build's probe / QEMU | insn/MAC | kArenaSize "
+        "| arena used | slack % | .text | .data | .bss |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for env, e in fw["envs"].items():
         for model, r in e["models"].items():
             s = r.get("sizes", {})
             lines.append(
                 f"| {env} | {model} | {_n(fw['models'][model]['macs'])} | {_n(r['instructions'])}"
-                f" | {_n(r['insn_per_mac'])} | {_n(r['arena_size'])} | {_n(r['arena_used'])} | "
+                f" | {_n(r.get('probe_vs_qemu'))} | {_n(r['insn_per_mac'])} | {_n(r['arena_size'])} | {_n(r['arena_used'])} | "
                 f"{r['arena_slack_pct']} | {_n(s.get('text'))} | {_n(s.get('data'))} | "
                 f"{_n(s.get('bss'))} |"
             )
