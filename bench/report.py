@@ -108,7 +108,8 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
             s = r.get("sizes", {})
             lines.append(
                 f"| {env} | {model} | {_n(fw['models'][model]['macs'])} | {_n(r['instructions'])}"
-                f" | {_n(r.get('probe_vs_qemu'))} | {_n(r['insn_per_mac'])} | {_n(r['arena_size'])} | {_n(r['arena_used'])} | "
+                f" | {_n(r.get('probe_vs_qemu'))} | {_n(r['insn_per_mac'])} | {_n(r['arena_size'])}"
+                f" | {_n(r['arena_used'])} | "
                 f"{r['arena_slack_pct']} | {_n(s.get('text'))} | {_n(s.get('data'))} | "
                 f"{_n(s.get('bss'))} |"
             )
