@@ -13,6 +13,7 @@ A test marked with another tier's marker than its folder's is a collection error
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from helpers.pio import PIO  # noqa: E402
 from helpers.shared import shared_models_dir  # noqa: E402
 
 TIERS = ("unit", "golden", "convert", "integration", "target", "real")
+REAL_PLATFORMS = "PIO_TINYML_REAL_PLATFORMS"
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -50,6 +52,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"{item.nodeid} is marked {', '.join(others)} but lives in tests/{tier}/"
             )
         item.add_marker(getattr(pytest.mark, tier))
+    # The real-platform tier needs a folder that is never committed (CONTRIBUTING.md): without
+    # it, its tests are not selected (the header says so) rather than skipped one by one.
+    if not os.environ.get(REAL_PLATFORMS):
+        real = [item for item in items if item.get_closest_marker("real") is not None]
+        if real:
+            config.hook.pytest_deselected(items=real)
+            items[:] = [item for item in items if item.get_closest_marker("real") is None]
+
+
+def pytest_report_header(config: pytest.Config) -> str:  # noqa: ARG001 (pytest's signature)
+    if os.environ.get(REAL_PLATFORMS):
+        return f"real-platform tier (tests/real): {os.environ[REAL_PLATFORMS]}"
+    return (
+        f"real-platform tier (tests/real): not selected, {REAL_PLATFORMS} is not set "
+        "(see CONTRIBUTING.md)"
+    )
 
 
 @pytest.fixture(scope="session")
