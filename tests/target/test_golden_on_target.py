@@ -17,6 +17,7 @@ they are quantized calibration samples (digits scaled to 32x32).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -72,10 +73,6 @@ ENVS: dict[str, tuple[str, str, list[str]]] = {
 TIGHT_ARENA = ("kws_ref_model_int8", "person_detect")
 ARENA = re.compile(r"ARENA (\w+) used (\d+) of (\d+)")
 TIGHTER = re.compile(r"TIGHTER (\w+) (\d+) begin=(\d)")
-MEASURED = re.compile(
-    r"TinyML: (\w+): arena ([\d,]+) B measured on the emulated ([\w+-]+) "
-    r"\(host estimate ([\d,]+) B\); (\d+) golden vectors bit-exact"
-)
 ARENA_SUITE = "test_arena_minus_16"
 # Every model of the env once more, with kArenaSize - 16 bytes: begin() must fail, which shows
 # the measured kArenaSize is the smallest that works on the target.
@@ -216,26 +213,39 @@ def test_arena_holds_what_every_model_used(golden_run: GoldenRun) -> None:
             assert arena <= used * 1.02, f"{name}: kArenaSize {arena} > 1.02 x {used} used"
 
 
-def test_measured_arena_is_the_smallest_that_begins(golden_run: GoldenRun) -> None:
+def _probed(project: Path, env: str) -> dict[str, tuple[str, int, int]]:
+    """name -> (core, host estimate, measured arena): the build's probe result and the env's
+    manifest (the pio test run finds the probe done by the fixture's first build)."""
+    build = project / ".pio/build" / env
+    result = json.loads((build / "tinyml-probe/result.json").read_text())
+    manifest = json.loads((build / "tinyml/manifest.json").read_text())
+    host = {m["name"]: int(m["arena"]) for m in manifest["models"]}
+    return {
+        name: (result["core"], host[name], int(m["arena"])) for name, m in result["models"].items()
+    }
+
+
+def test_measured_arena_is_the_smallest_that_begins(
+    golden_run: GoldenRun, golden_project: Path
+) -> None:
     """Each model's kArenaSize was measured by the build's probe on the env's own core; on the
     target the firmware begins with it and fails to begin with 16 bytes less. Prints the
     table: model, core, host estimate, measured, arena_used_bytes() on the target."""
     _board, _kernels, names = ENVS[golden_run.env]
     out = golden_run.out
-    measured = {m.group(1): m for m in MEASURED.finditer(out)}
+    probed = _probed(golden_project, golden_run.env)
     tighter = {m.group(1): int(m.group(3)) for m in TIGHTER.finditer(out)}
     arenas = _arenas(out)
-    assert set(measured) == set(names), out[-6000:]
+    assert set(probed) == set(names), out[-6000:]
     assert set(tighter) == set(names), out[-6000:]
     for name in names:
-        found = measured[name]
-        arena = int(found.group(2).replace(",", ""))
+        core, host, arena = probed[name]
         used, written = arenas[name]
         print(
-            f"  {name:24} {found.group(3):14} host {found.group(4):>9} B  measured "
-            f"{arena:>9,} B  used on target {used:>9,} B"
+            f"  {name:24} {core:14} host {host:>9,} B  measured {arena:>9,} B  "
+            f"used on target {used:>9,} B"
         )
-        assert written == arena, f"{name}: the header says {written}, the build log {arena}"
+        assert written == arena, f"{name}: the header says {written}, the probe {arena}"
         assert tighter[name] == 0, f"{name} began with {arena - 16} bytes (kArenaSize - 16)"
 
 
@@ -250,13 +260,13 @@ def test_measured_runtime_flash_is_what_the_firmware_links(
     "golden_run", [env for env, (_b, _k, names) in ENVS.items() if "trained_lstm_int8" in names],
     indirect=True,
 )  # fmt: skip
-def test_lstm_where_the_host_estimate_is_too_small(golden_run: GoldenRun) -> None:
+def test_lstm_where_the_host_estimate_is_too_small(
+    golden_run: GoldenRun, golden_project: Path
+) -> None:
     """TFLM's int8 LSTM example: the host's interpreter needs less arena than the target (the
     32-bit target's LSTM scratch), so the written size comes from the probe, and the firmware
     runs its golden vectors with it (CMSIS-NN's int8-only LSTM registration aborts in Invoke:
     the generated resolver uses the default one)."""
-    found = {m.group(1): m for m in MEASURED.finditer(golden_run.out)}["trained_lstm_int8"]
-    measured = int(found.group(2).replace(",", ""))
-    host = int(found.group(4).replace(",", ""))
+    _core, host, measured = _probed(golden_project, golden_run.env)["trained_lstm_int8"]
     assert measured > host, (measured, host)
     assert "PASS trained_lstm_int8" in golden_run.out, golden_run.out[-4000:]
