@@ -4,6 +4,8 @@ On examples/mnist-pytorch (emulated Cortex-M4), with the conversion and the TFLM
 already cached, so that only what the probe adds differs:
   first build: `pio run` after deleting the env's build folder and the probe's result cache,
     A with the probe (default), B with `custom_tinyml_probe = no`;
+  build after a clean: `pio run` after deleting the env's build folder only (the probe's
+    program and result are cached by content in the core dir), A with the probe, B without;
   no-change build: `pio run` again, A with the probe, B without (must be the same: a build with
     nothing changed runs no probe).
 Whole-process times, interleaved A B A B after a warm-up of each.
@@ -42,6 +44,12 @@ def run(ctx: Context) -> dict[str, Any]:
         outputs[key] = result.output
         return result.seconds
 
+    def cleaned(project: Path, key: str) -> float:
+        shutil.rmtree(project / ".pio" / "build" / ENV, ignore_errors=True)
+        result = must(common.pio(["run", "-e", ENV], project, ctx.core), f"after clean {key}")
+        outputs[f"clean-{key}"] = result.output
+        return result.seconds
+
     def again(project: Path, key: str) -> float:
         result = must(common.pio(["run", "-e", ENV], project, ctx.core), f"no-change {key}")
         outputs[f"again-{key}"] = result.output
@@ -52,18 +60,25 @@ def run(ctx: Context) -> dict[str, Any]:
         lambda: first(with_probe, "probe"), lambda: first(without, "no-probe"), runs,
         warmup=not ctx.quick,
     )  # fmt: skip
+    clean_timing = common.ab_medians(
+        lambda: cleaned(with_probe, "probe"), lambda: cleaned(without, "no-probe"), runs,
+        warmup=not ctx.quick,
+    )  # fmt: skip
     again_timing = common.ab_medians(
         lambda: again(with_probe, "probe"), lambda: again(without, "no-probe"), runs,
         warmup=not ctx.quick,
     )  # fmt: skip
     if "probe: running digits_cnn" not in outputs.get("probe", ""):
         raise SystemExit("bench: the first build with the probe did not run it")
+    if "results of the emulated cortex-m4 reused" not in outputs.get("clean-probe", ""):
+        raise SystemExit("bench: the build after a clean did not reuse the probe's result")
     if "probe:" in outputs.get("again-probe", ""):
         raise SystemExit("bench: a no-change build ran the probe")
     return {
         "a": "with the probe (default)",
         "b": "custom_tinyml_probe = no",
         "first": first_timing,
+        "clean": clean_timing,
         "again": again_timing,
         "goal": "no-change ratio <= 1.05; first build + a few seconds",
     }

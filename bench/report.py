@@ -70,6 +70,7 @@ def render(results: dict[str, Any]) -> str:
     if "probe" in b:
         for label, key, goal in (
             ("probe overhead: first build", "first", None),
+            ("probe overhead: build after a clean", "clean", None),
             ("probe overhead: no-change build", "again", 1.05),
         ):
             t = b["probe"][key]

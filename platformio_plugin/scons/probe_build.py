@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -62,27 +63,7 @@ def add_probe(
     from SCons.Action import Action
 
     out = probe_dir(config)
-    probe_env = linked.lib_env.Clone()
-    ccflags = [*probe_env["CCFLAGS"], "-Os"]
-    objects = [
-        probe_env.Object(target=str(out / "probe.o"), source=str(HARNESS / "probe.cc"),
-                         CCFLAGS=ccflags),
-        probe_env.Object(target=str(out / "ops.o"), source=str(out / "ops.cc"), CCFLAGS=ccflags),
-    ]  # fmt: skip
-    program = probe_env.Program(
-        target=str(out / "probe.elf"),
-        source=objects,
-        LIBS=[linked.archive, "m"],
-        LIBPATH=[],
-        LINKFLAGS=[
-            *machine_flags(probe_env["CCFLAGS"]),
-            *LINK_FLAGS,
-            "-T",
-            str(HARNESS / "probe.ld"),
-            "-Wl,-Map," + str(out / "probe.map"),
-        ],
-        PROGSUFFIX=".elf",
-    )
+    program = _probe_program(env, linked, out, core_dir / "tinyml" / "probe", log)
     headers = [str(config.generated_dir / "tinyml" / f"{m.name}_arena.h") for m in prepared.models]
     sources = [program, *(str(m.tflite) for m in prepared.models)]
     sources += [str(_golden(m)) for m in prepared.models]
@@ -101,6 +82,81 @@ def add_probe(
         TINYML_PROBE=json.dumps(request, sort_keys=True),
     )
     env.Precious(command)  # a failed run leaves the previous headers, and fails again
+
+
+def _link_flags(probe_env: Any, map_path: Path) -> list[str]:
+    return [
+        *machine_flags(probe_env["CCFLAGS"]),
+        *LINK_FLAGS,
+        "-T",
+        str(HARNESS / "probe.ld"),
+        "-Wl,-Map," + str(map_path),
+    ]
+
+
+def _program_key(linked: LinkedLibrary, probe_env: Any, ops: Path) -> str:
+    """What decides the probe program's bytes: the TFLM archive's key (compiler, flags, ops,
+    sources), the op registrations, the harness and the link flags. '' when the archive has
+    no key (no shared cache)."""
+    if not linked.key:
+        return ""
+    digest = hashlib.sha256(f"{PROBE_VERSION}\n{linked.key}\n".encode())
+    for path in (ops, HARNESS / "probe.cc", HARNESS / "probe.ld"):
+        digest.update(path.read_bytes())
+    digest.update(" ".join(_link_flags(probe_env, Path("probe.map"))).encode())
+    return digest.hexdigest()[:24]
+
+
+def _probe_program(env: Any, linked: LinkedLibrary, out: Path, cache: Path, log: Log) -> Any:
+    """The probe program: from the shared cache when one with the same key was linked before
+    (a build after `pio run -t clean` compiles nothing for it), else compiled and linked here
+    from the env's TFLM archive, and stored."""
+    probe_env = linked.lib_env.Clone()
+    key = _program_key(linked, probe_env, out / "ops.cc")
+    cached = cache / f"program-{key}" / "probe.elf" if key else None
+    if cached is not None and cached.is_file() and cached.with_suffix(".map").is_file():
+        return env.File(str(cached))
+    ccflags = [*probe_env["CCFLAGS"], "-Os"]
+    objects = [
+        probe_env.Object(target=str(out / "probe.o"), source=str(HARNESS / "probe.cc"),
+                         CCFLAGS=ccflags),
+        probe_env.Object(target=str(out / "ops.o"), source=str(out / "ops.cc"), CCFLAGS=ccflags),
+    ]  # fmt: skip
+    program = probe_env.Program(
+        target=str(out / "probe.elf"),
+        source=objects,
+        LIBS=[linked.archive, "m"],
+        LIBPATH=[],
+        LINKFLAGS=_link_flags(probe_env, out / "probe.map"),
+        PROGSUFFIX=".elf",
+    )
+    if cached is not None:
+        from SCons.Action import Action
+        from SCons.Environment import Base
+
+        store = Action(_store_program(cached), strfunction=_silent)
+        Base.AddPostAction(probe_env, program, store)
+    return program
+
+
+def _store_program(cached: Path) -> Callable[..., int]:
+    def store(target: Any, source: Any, env: Any) -> int:  # noqa: ARG001 (SCons signature)
+        elf = Path(target[0].get_abspath())
+        try:
+            staging = cached.parent.with_name(cached.parent.name + ".tmp")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            shutil.copyfile(elf, staging / "probe.elf")
+            shutil.copyfile(elf.with_suffix(".map"), staging / "probe.map")
+            if not cached.parent.exists():
+                staging.rename(cached.parent)
+            else:
+                shutil.rmtree(staging, ignore_errors=True)
+        except OSError:
+            pass  # a read-only or full core dir: the next build links the probe again
+        return 0
+
+    return store
 
 
 def _silent(*_args: Any, **_kwargs: Any) -> None:
