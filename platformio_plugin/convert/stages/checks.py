@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import sys
+import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -60,17 +65,78 @@ def _quant(details: dict[str, Any]) -> tuple[float, int]:
     return (float(scales[0]) if len(scales) else 0.0, int(zps[0]) if len(zps) else 0)
 
 
-def check_int8_io(data: bytes, label: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[list[str]]:
+    """The lines written to file descriptor 2 (where TFLM's C++ prints) inside the block; they
+    are written on to the step's log afterwards."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            sys.stderr.write(text)
+            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+FAILED_NODE = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke)")
+# TFLM's kernels' limits a model can run into, with what to change in the model.
+KNOWN_LIMITS = (
+    (
+        "CONCATENATION",
+        "kMaxInputNum",
+        "TFLite Micro's CONCATENATION joins at most 10 tensors: concatenate in groups of up to "
+        "10 (torch.cat / concat of the groups' results).",
+    ),
+)
+
+
+def rejection(label: str, log: list[str], converted: bool) -> ModelFileError:
+    """What TFLM printed when it refused to allocate the model, as an error naming the node,
+    its op and TFLM's words, with a fix in the model where the cause is known."""
+    found = None
+    for line in log:
+        match = FAILED_NODE.search(line)
+        if match:
+            found = match
+    said = "; ".join(line for line in log if not FAILED_NODE.search(line))[-400:]
+    if found is None:
+        what = f"{label}: TFLite Micro cannot load this model" + (f": {said}" if said else "")
+        hint = (
+            "This is the int8 model pio-tinyml made; the conversion log in the build folder has "
+            "TFLM's full output."
+            if converted
+            else "Re-export the model with the TFLite converter (full int8); a truncated or "
+            "hand-edited file is the usual cause."
+        )
+        return ModelFileError(what, hint)
+    op, node, stage = found.group(1), found.group(2), found.group(3)
+    what = f"{label}: TFLite Micro rejects node {node} ({op}) when it {stage}s the model"
+    if said:
+        what += f": {said}"
+    hint = next(
+        (fix for name, needle, fix in KNOWN_LIMITS if name == op and needle in said),
+        f"Change that {op} layer in the model so TFLite Micro's kernel accepts it (see "
+        '"Supported ops" in the README).',
+    )
+    return ModelFileError(what, hint)
+
+
+def check_int8_io(data: bytes, label: str, converted: bool = False) -> dict[str, Any]:
     from tflite_micro import runtime
 
     try:
-        interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 20))
-    except Exception as exc:
-        raise ModelFileError(
-            f"{label}: TFLite Micro cannot load this model: {exc}",
-            "Re-export the model with the TFLite converter (full int8); a "
-            "truncated or hand-edited file is the usual cause.",
-        ) from None
+        with captured_stderr() as log:
+            interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 1 << 20))
+    except Exception:
+        raise rejection(label, log, converted) from None
     info: dict[str, Any] = {}
     for role, details in (
         ("input", interp.get_input_details(0)),
@@ -116,6 +182,10 @@ def _float_ref(onnx_path: str, x: np.ndarray) -> np.ndarray:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
+    # The float model as written: ONNX Runtime's graph rewrites are not needed for a reference,
+    # and its constant folding fails on a Split of more than a few outputs ("Cannot parse data
+    # from external tensors", onnxruntime 1.23).
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return np.stack([sess.run(None, {name: s[None].astype(np.float32)})[0][0] for s in x])
@@ -151,7 +221,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             f"{label} cannot be parsed as a TFLite model: {exc}",
             "Re-export the model; a truncated download or copy is the usual cause.",
         ) from None
-    io = check_int8_io(data, label)
+    io = check_int8_io(data, label, converted=request["step"] != "inspect_tflite")
     in_shape = io["input"]["shape"]
     report: dict[str, Any] = {"ops": ops, "io": io}
     n_golden = int(request.get("golden_vectors", 4))

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ...errors import ConversionError
+from .tflite_rewrite import split_wide_concatenations
 
 
 def from_keras(model: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -46,5 +47,6 @@ def from_keras(model: Any, request: dict[str, Any]) -> dict[str, Any]:
             + (ops[0] if ops else (text[-1] if text else type(exc).__name__))[:400],
             "Some op has no int8 TFLite kernel; replace it in the model.",
         ) from None
+    data, split = split_wide_concatenations(data)
     Path(request["out_tflite"]).write_bytes(data)
-    return {"bytes": len(data), "samples": len(samples)}
+    return {"bytes": len(data), "samples": len(samples), "concatenations_split": split}
