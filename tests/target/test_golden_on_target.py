@@ -52,7 +52,8 @@ TFLITE_MODELS = {
 # Not here: audio_preprocessor_int8 (int16 input: no int8 golden vectors) and the 3.9 MB
 # MobileNetV2 (more than the boards' 4 MB of flash with the runtime).
 LENET = "lenet"
-ALL = [*TFLITE_MODELS, LENET]
+STACKED_LSTM = "stacked_lstm"  # made by tests/data/convert/make_stacked_lstm.py
+ALL = [*TFLITE_MODELS, LENET, STACKED_LSTM]
 SMALL = ["hello_world_int8", "kws_ref_model_int8"]
 
 # env -> (board, kernels option, models)
@@ -143,6 +144,9 @@ def golden_project(
     (project / "test" / ARENA_SUITE).mkdir()
     (project / "test" / ARENA_SUITE / "test_main.cpp").write_text(ARENA_SUITE_MAIN)
     _lenet_calibration(converter_python, project / "models/lenet.calibration.npy")
+    make = REPO_ROOT / "tests/data/convert/make_stacked_lstm.py"
+    out = project / "models" / f"{STACKED_LSTM}.tflite"
+    subprocess.run([str(converter_python), str(make), str(out)], check=True, timeout=900)
     # Any build of an env writes the suite (PlatformIO lists suites before it builds).
     first = run_pio(["run", "-e", "m4_cmsis", "-t", "tinyml-info"], project, timeout=3600)
     assert first.returncode == 0, first.stdout[-6000:]
@@ -257,16 +261,18 @@ def test_measured_runtime_flash_is_what_the_firmware_links(
 
 
 @pytest.mark.parametrize(
-    "golden_run", [env for env, (_b, _k, names) in ENVS.items() if "trained_lstm_int8" in names],
+    "golden_run", [env for env, (_b, _k, names) in ENVS.items() if STACKED_LSTM in names],
     indirect=True,
 )  # fmt: skip
 def test_lstm_where_the_host_estimate_is_too_small(
     golden_run: GoldenRun, golden_project: Path
 ) -> None:
-    """TFLM's int8 LSTM example: the host's interpreter needs less arena than the target (the
-    32-bit target's LSTM scratch), so the written size comes from the probe, and the firmware
-    runs its golden vectors with it (CMSIS-NN's int8-only LSTM registration aborts in Invoke:
+    """TFLM's int8 LSTM example: the host's interpreter needs less arena than the target, so the
+    written size comes from the probe; it and a model of two stacked LSTM layers made here run
+    their golden vectors bit-exact (CMSIS-NN's int8-only LSTM registration aborts in Invoke:
     the generated resolver uses the default one)."""
-    _core, host, measured = _probed(golden_project, golden_run.env)["trained_lstm_int8"]
+    probed = _probed(golden_project, golden_run.env)
+    _core, host, measured = probed["trained_lstm_int8"]
     assert measured > host, (measured, host)
-    assert "PASS trained_lstm_int8" in golden_run.out, golden_run.out[-4000:]
+    for name in ("trained_lstm_int8", STACKED_LSTM):
+        assert f"PASS {name}" in golden_run.out, golden_run.out[-4000:]

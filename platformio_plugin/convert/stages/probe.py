@@ -55,7 +55,7 @@ class Machine:
     core: str
     uc: Any = None
     instructions: int = 0
-    counting: bool = False
+    counter: Any = None  # the block hook's handle while instructions are counted
     block_sizes: dict[int, int] = field(default_factory=dict)
     ops: list[dict[str, Any]] = field(default_factory=list)
     open_ops: list[tuple[int, int]] = field(default_factory=list)  # (op index, count at begin)
@@ -84,7 +84,6 @@ class Machine:
         except unicorn.UcError:
             pass
         self.uc = uc
-        uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
         for name, handler in (
             ("tinyml_probe_event", self._on_event),
             ("tinyml_probe_log", self._on_log),
@@ -96,9 +95,22 @@ class Machine:
         self.call("tinyml_probe_init")
 
     # --- hooks -------------------------------------------------------------------------
-    def _on_block(self, uc: Any, address: int, size: int, _data: Any) -> None:
-        if not self.counting:
+    def count_instructions(self, on: bool) -> None:
+        """A hook on every executed block while on (it costs a Python call per block, so only
+        the profiled Invoke has it)."""
+        import unicorn
+
+        if on and self.counter is None:
+            self.counter = self.uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
+        elif not on and self.counter is not None:
+            self.uc.hook_del(self.counter)
+            self.counter = None
+        else:
             return
+        # Code translated before the change would keep running with (or without) the hook.
+        self.uc.ctl_flush_tb()
+
+    def _on_block(self, uc: Any, address: int, size: int, _data: Any) -> None:
         count = self.block_sizes.get(address)
         if count is None:
             count = self.block_sizes[address] = _thumb_count(bytes(uc.mem_read(address, size)))
@@ -331,17 +343,36 @@ def _invoke_fails(run: ModelRun, size: int, vector: bytes) -> Optional[str]:
     return "Invoke failed" if outcome.value != 0 else None
 
 
+def _allocate_fails(run: ModelRun, size: int, vector: bytes) -> Optional[str]:  # noqa: ARG001
+    """None when a fresh interpreter with ``size`` bytes allocates its tensors."""
+    outcome = run.begin(size)
+    if outcome.fault:
+        return outcome.fault
+    return "AllocateTensors failed" if outcome.value != 0 else None
+
+
 def smallest_arena(run: ModelRun, used: int, vector: bytes) -> int:
-    """Bisection in 16-byte steps between a size that fails and one that works, starting at
-    what the allocator reported with a large arena."""
-    high = _align(used)
-    while _invoke_fails(run, high, vector) is not None:
+    """The smallest arena (16-byte steps) with which AllocateTensors and Invoke succeed: a
+    bisection on AllocateTensors (TFLM plans everything, scratch buffers included, there),
+    then Invoke at that size; should Invoke need more (a kernel's temporary allocations), a
+    bisection with Invoke above it."""
+    size = _search(run, used, vector, _allocate_fails)
+    if _invoke_fails(run, size, vector) is None:
+        return size
+    return _search(run, size + ALIGN, vector, _invoke_fails)
+
+
+def _search(run: ModelRun, start: int, vector: bytes, fails: Any) -> int:
+    """Bisection in 16-byte steps between a size that fails and one that works, from
+    ``start``."""
+    high = _align(start)
+    while fails(run, high, vector) is not None:
         if high >= ARENA_MAX:
             raise run.error(f"AllocateTensors or Invoke fails even with {ARENA_MAX:,} B", None)
         high = min(ARENA_MAX, high * 2)
     low = high - ALIGN
     step = ALIGN
-    while low > 0 and _invoke_fails(run, low, vector) is None:  # search down, doubling
+    while low > 0 and fails(run, low, vector) is None:  # search down, doubling
         high = low
         step *= 2
         low = max(0, high - step)
@@ -349,7 +380,7 @@ def smallest_arena(run: ModelRun, used: int, vector: bytes) -> int:
         middle = _align((low + high) // 2)
         if middle >= high:
             break
-        if _invoke_fails(run, middle, vector) is None:
+        if fails(run, middle, vector) is None:
             high = middle
         else:
             low = middle
@@ -385,11 +416,11 @@ def _probe_loaded(
         first = bytes(run.tensor(False)[1])
     machine.ops.clear()
     machine.instructions = 0
-    machine.counting = True
+    machine.count_instructions(True)
     try:
         outcome, _ = run.run_vector(first)
     finally:
-        machine.counting = False
+        machine.count_instructions(False)
     if outcome.fault:
         raise run.error(outcome.fault, outcome)
     if outcome.value != 0:
