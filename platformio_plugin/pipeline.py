@@ -64,12 +64,7 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
     cache.write_stamp(out_dir, gen_key)
     log_models(models, log, probed)
     if probed is None and models and config.options.arena_size is None:
-        log(
-            f"Warning! TinyML: kArenaSize is an estimate for {config.board.cpu or 'this CPU'} "
-            f"(TFLM's interpreter on the host + {HOST_MARGIN_PERCENT} %); only Arm Cortex-M "
-            "boards get it measured on their own core. Check model.arena_used_bytes() on the "
-            "board, or set custom_tinyml_arena_size."
-        )
+        log(estimate_warning(config))
     if written:
         log(f"generated {len(written)} file(s) in {config.display(out_dir)}")
     return prepared
@@ -80,6 +75,22 @@ def probed_core(config: PluginConfig) -> str | None:
     if config.options.runtime == "none" or config.options.probe == "no" or not config.models:
         return None
     return probe_core(config.board.cpu)
+
+
+def estimate_warning(config: PluginConfig) -> str:
+    """Why kArenaSize is not measured here, and what to do about it."""
+    cpu = config.board.cpu or "this board's CPU"
+    if config.options.probe == "no":
+        why = "custom_tinyml_probe = no"
+    elif config.options.runtime == "none":
+        why = "custom_tinyml_runtime = none"
+    else:
+        why = f"the build's emulator has no {cpu} core (Arm Cortex-M0 to M33 only)"
+    return (
+        f"Warning! TinyML: kArenaSize is an estimate ({why}): TFLM's interpreter on the host "
+        f"+ {HOST_MARGIN_PERCENT} %. Check model.arena_used_bytes() on the board, or set "
+        "custom_tinyml_arena_size."
+    )
 
 
 def probe_ops_path(config: PluginConfig) -> Path:

@@ -26,7 +26,7 @@ CLEAN_CACHE_TARGET = "tinyml-clean-cache"
 
 
 def say(line: str) -> None:
-    print(line if line.startswith("TinyML: ") else f"TinyML: {line}", flush=True)
+    print(line if line.startswith(("TinyML: ", "Warning! ")) else f"TinyML: {line}", flush=True)
 
 
 def fail(env: Any, error: TinyMLError) -> None:
