@@ -40,7 +40,14 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
         for spec, key in zip(config.models, conv_keys)
     ]
     model_facts = [
-        facts.model_facts(spec, entry, key, config, default=i == 0)
+        facts.model_facts(
+            spec,
+            entry,
+            key,
+            config,
+            default=i == 0,
+            margin_percent=0 if probed else HOST_MARGIN_PERCENT,
+        )  # fmt: skip
         for i, (spec, key, entry) in enumerate(zip(config.models, conv_keys, entries))
     ]
     models = tuple(facts.prepared_model(f, e) for f, e in zip(model_facts, entries))

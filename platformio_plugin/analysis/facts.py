@@ -42,9 +42,15 @@ def input_layout(value: Any) -> str:
 
 
 def model_facts(
-    spec: ModelSpec, entry: ConversionEntry, key: str, config: PluginConfig, default: bool
+    spec: ModelSpec,
+    entry: ConversionEntry,
+    key: str,
+    config: PluginConfig,
+    default: bool,
+    margin_percent: int = 0,
 ) -> ModelFacts:
-    """Parse once, refuse unsupported ops, size the arena for the board's word size."""
+    """Parse once, refuse unsupported ops, size the arena for the board's word size (plus
+    ``margin_percent`` where it stays an estimate; never on the user's own size)."""
     source = config.display(spec.path)
     model = parse_tflite(entry.data, source)
     layers.check_supported(model, spec.name)
@@ -54,6 +60,8 @@ def model_facts(
         arena.pointer_bits(config.board.cpu or config.board.board_id),
         config.options.arena_size,
     )
+    if margin_percent and config.options.arena_size is None:
+        size = arena.align(size * (100 + margin_percent) // 100)
     return ModelFacts(
         name=spec.name,
         source=source,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Collection, Mapping, Optional, Sequence
 
 from .. import files
-from ..analysis.arena import align
 from ..analysis.facts import ModelFacts
 from ..results import ConversionEntry
 from . import model_files
@@ -39,20 +38,18 @@ def render_env_files(
 def render_estimated_arenas(
     facts_list: Sequence[ModelFacts], margin_percent: int
 ) -> dict[str, str]:
-    """``tinyml/<name>_arena.h`` where no probe measures it: the host measure plus a margin
-    (or the user's custom_tinyml_arena_size, as given)."""
+    """``tinyml/<name>_arena.h`` where no probe measures it: the facts' size (the host measure
+    plus ``margin_percent``, or the user's custom_tinyml_arena_size as given)."""
     out: dict[str, str] = {}
     for facts in facts_list:
-        if facts.arena_forced:
-            size, how = facts.arena_size, "custom_tinyml_arena_size, as set in platformio.ini"
-        else:
-            size = align(facts.arena_size * (100 + margin_percent) // 100)
-            how = (
-                f"Estimated: TFLM's interpreter on the host ({facts.arena_size:,} B for a 32-bit "
-                f"target) + {margin_percent} %; not measured on this core."
-            )
+        how = (
+            "custom_tinyml_arena_size, as set in platformio.ini"
+            if facts.arena_forced
+            else f"Estimated: TFLM's interpreter on the host, for this word size, + "
+            f"{margin_percent} %; not measured on this core."
+        )
         out[f"tinyml/{facts.name}_arena.h"] = model_files.render_arena_header(
-            facts.name, facts.source, facts.fingerprint, size, how
+            facts.name, facts.source, facts.fingerprint, facts.arena_size, how
         )
     return out
 
