@@ -96,7 +96,10 @@ def test_arena_is_enough_and_within_two_percent(
     prepared = prepare(name)
     model = prepared.models[0]
     header = (prepared.generated_dir / "tinyml" / f"{name}.h").read_text()
-    assert f"kArenaSize = {model.arena};" in header
+    # On this Cortex-M board the build's probe writes the size (tinyml/<name>_arena.h) once the
+    # firmware's TFLM library exists; the pipeline leaves that file to it.
+    assert f"kArenaSize = arena::{name};" in header
+    assert not (prepared.generated_dir / "tinyml" / f"{name}_arena.h").exists()
     python = converter_python
     # enough: the interpreter runs with the host figure ...
     assert _runs_with(python, model.tflite, model.arena_host)
