@@ -28,7 +28,7 @@ from ..results import PreparedEnv, PreparedModel
 from .tflm_build import LinkedLibrary, machine_flags
 
 HARNESS = Path(__file__).resolve().parents[1] / "probe" / "harness"
-PROBE_VERSION = "4"  # bump when the harness or the measurement changes
+PROBE_VERSION = "5"  # bump when the harness or the measurement changes
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 
 Log = Callable[[str], None]

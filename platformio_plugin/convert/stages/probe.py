@@ -121,6 +121,9 @@ class Machine:
 
         kind = uc.reg_read(arm_const.UC_ARM_REG_R0)
         if kind == 1:
+            if self.open_ops:  # an op of a subgraph (WHILE, IF): counted in its caller's op
+                self.open_ops.append((-1, self.instructions))
+                return
             index = self.next_op
             self.next_op += 1
             name = self.op_names.get(index)
@@ -130,7 +133,8 @@ class Machine:
             self.last_op = (index, name)
         elif self.open_ops:
             index, begun = self.open_ops.pop()
-            self.ops.append({"index": index, "instructions": self.instructions - begun})
+            if index >= 0:
+                self.ops.append({"index": index, "instructions": self.instructions - begun})
 
     def _on_log(self, uc: Any, _address: int, _size: int, _data: Any) -> None:
         from unicorn import arm_const
