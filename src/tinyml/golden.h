@@ -12,6 +12,11 @@
 //   }
 // (static const arrays defined in a .cc work the same.)
 //
+// Each vector starts from the interpreter's state right after begin(): the model is reset
+// before every vector, as on the host, where each expected output comes from a freshly
+// allocated (or reset) interpreter. A stateful model (variable tensors, e.g. an LSTM's state)
+// would otherwise carry one vector's state into the next.
+//
 // Prints one line in the line protocol of the project's test runner:
 //   PASS <name>
 //   FAIL <name>: vector k byte j expected x got y
@@ -33,7 +38,7 @@ int run_golden(Model<M>& model, const char* name = M::kName) {
   int failed = 0;
   int first_k = -1, first_j = -1, first_x = 0, first_y = 0, first_count = 0;
   for (int k = 0; k < G::kCount; ++k) {
-    if (!model.set_input_int8(G::kInputs[k]) || !model.invoke()) {
+    if (!model.reset() || !model.set_input_int8(G::kInputs[k]) || !model.invoke()) {
       log_line("FAIL %s: vector %d: %s", name, k, model.error());
       return G::kCount;
     }

@@ -4,10 +4,26 @@
 //   tinyml::Model<tinyml::edge_model> model; // arena sized by the build, no heap
 //   if (!model.begin()) print(model.error());
 //   model.set_input(values); model.invoke(); model.argmax();
+//   model.reset();                           // between inputs of a stateful model
 //
 // The contract of the generated struct M (see README): kName, kArenaSize, kModelSize,
 // kModelData[], kInput{Rank,Dims,Elements,Type,Scale,ZeroPoint,Layout}, the same kOutput*,
 // kLabelCount, kLabels(), kOpCount, OpResolver, RegisterOps(OpResolver&).
+//
+// Started or not is a state of its own, apart from error() (why the last call that answers
+// true/false failed, "" when it succeeded):
+// - begin() succeeded: ready() is true for good. A failed set_input*() or invoke() leaves its
+//   reason in error() and changes nothing else; the next call that succeeds clears it. A later
+//   begin() returns true and does nothing.
+// - begin() failed: it stays failed, no retry. Everything it depends on (the model bytes,
+//   kArenaSize, the ops the build registers) is fixed when the firmware is built, so a retry
+//   could only fail the same way: every later begin() returns false at once, with the same
+//   error(). Fix the cause (e.g. custom_tinyml_arena_size) and rebuild.
+// - not started (before begin() or after it failed), nothing touches the interpreter:
+//   set_input*(), invoke() and reset() return false with error() saying why begin() failed
+//   ("begin() was not called" before it); input<T>(), output<T>(), input_tensor(),
+//   output_tensor() and interpreter() return nullptr, output_float() NAN, argmax() -1 and
+//   arena_used_bytes() 0.
 #pragma once
 
 #include <math.h>
@@ -16,6 +32,9 @@
 
 #include <new>
 
+#include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
+#include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -41,6 +60,19 @@ inline size_t element_count(const TfLiteTensor* t) {
   return n;
 }
 
+template <class T>
+constexpr size_t padded_size() {
+  return sizeof(T) + alignof(T) - 1;
+}
+
+// What MicroInterpreter's constructor takes from the arena, unchecked: after aligning the
+// arena's start to 16 bytes, its allocator, the memory planner and the MicroAllocator. TFLM
+// uses those allocations without a null check, so with a smaller arena the constructor would
+// write through a null pointer; begin() refuses such an arena first.
+constexpr size_t kInterpreterArenaMinimum =
+    15 + padded_size<tflite::SingleArenaBufferAllocator>() +
+    padded_size<tflite::GreedyMemoryPlanner>() + padded_size<tflite::MicroAllocator>();
+
 }  // namespace detail
 
 template <class M>
@@ -55,37 +87,48 @@ class Model {
     if (interpreter_ != nullptr) interpreter_->~MicroInterpreter();
   }
 
-  // Parses the model, registers its ops, plans the arena. False with error() on failure.
+  // Parses the model, registers its ops, plans the arena. False with error() on failure;
+  // once it failed, every later call fails the same way (see the top of this file).
   bool begin() {
-    if (interpreter_ != nullptr) return true;
+    if (state_ == State::kStarted) return succeed();
+    if (state_ == State::kFailed) return fail(begin_error_);
     model_ = tflite::GetModel(M::kModelData);
     if (model_->version() != TFLITE_SCHEMA_VERSION) {
-      return fail("model schema version differs from TFLite Micro's (regenerate the model)");
+      return fail_begin("model schema version differs from TFLite Micro's (regenerate the model)");
     }
     if (M::RegisterOps(resolver_) != kTfLiteOk) {
-      return fail("registering the model's ops failed (resolver size or duplicate op)");
+      return fail_begin("registering the model's ops failed (resolver size or duplicate op)");
     }
-    interpreter_ = new (interpreter_storage_)
+    if (M::kArenaSize < detail::kInterpreterArenaMinimum) {
+      return fail_begin("the arena (kArenaSize) is too small to hold even TFLite Micro's "
+                        "allocator");
+    }
+    // Kept only once it has started. A failed one is left in its storage, not destroyed: after
+    // a partial AllocateTensors its node table may be only partly written (its destructor
+    // would call kernels' free hooks on it), and it owns nothing outside this object.
+    tflite::MicroInterpreter* interpreter = new (interpreter_storage_)
         tflite::MicroInterpreter(model_, resolver_, arena_, M::kArenaSize);
-    if (interpreter_->AllocateTensors() != kTfLiteOk) {
-      return fail("AllocateTensors failed: the arena (kArenaSize) is too small or an op "
-                  "rejected its tensors");
+    if (interpreter->AllocateTensors() != kTfLiteOk) {
+      return fail_begin("AllocateTensors failed: the arena (kArenaSize) is too small or an op "
+                        "rejected its tensors");
     }
-    const TfLiteTensor* in = interpreter_->input(0);
-    const TfLiteTensor* out = interpreter_->output(0);
+    const TfLiteTensor* in = interpreter->input(0);
+    const TfLiteTensor* out = interpreter->output(0);
     if (in == nullptr || out == nullptr || in->type != M::kInputType ||
         out->type != M::kOutputType ||
         detail::element_count(in) != M::kInputElements ||
         detail::element_count(out) != M::kOutputElements) {
-      return fail("the model's input/output tensors differ from the generated header");
+      return fail_begin("the model's input/output tensors differ from the generated header");
     }
-    error_ = nullptr;
-    return true;
+    interpreter_ = interpreter;
+    state_ = State::kStarted;
+    return succeed();
   }
 
-  bool ready() const { return interpreter_ != nullptr && error_ == nullptr; }
+  // True once begin() has succeeded.
+  bool ready() const { return state_ == State::kStarted; }
 
-  // Why the last call failed; "" when nothing failed.
+  // Why the last call that answers true/false failed; "" when it succeeded.
   const char* error() const { return error_ != nullptr ? error_ : ""; }
 
   template <class T>
@@ -101,7 +144,7 @@ class Model {
 
   // Copies M::kInputElements floats in, quantized with the model's scale and zero point.
   bool set_input(const float* values) {
-    if (!ready()) return fail_if_not_begun();
+    if (!ready()) return fail_not_started();
     if constexpr (M::kInputType == kTfLiteInt8) {
       int8_t* dst = input<int8_t>();
       for (size_t i = 0; i < M::kInputElements; ++i) {
@@ -113,25 +156,35 @@ class Model {
     } else {
       return fail("set_input(float*) supports int8 and float32 inputs only");
     }
-    return true;
+    return succeed();
   }
 
   // Copies M::kInputElements already-quantized int8 values in.
   bool set_input_int8(const int8_t* values) {
-    if (!ready()) return fail_if_not_begun();
+    if (!ready()) return fail_not_started();
     if (M::kInputType != kTfLiteInt8) return fail("set_input_int8 needs an int8 input tensor");
     int8_t* dst = input<int8_t>();
     for (size_t i = 0; i < M::kInputElements; ++i) dst[i] = values[i];
-    return true;
+    return succeed();
   }
 
   bool invoke() {
-    if (!ready()) return fail_if_not_begun();
+    if (!ready()) return fail_not_started();
     if (interpreter_->Invoke() != kTfLiteOk) return fail("Invoke failed (see the log above)");
-    return true;
+    return succeed();
   }
 
-  // Output element i as a real number (dequantized for int8 outputs).
+  // Back to the state right after begin(), keeping the arena plan (nothing is allocated
+  // again): every kernel's reset hook runs and variable tensors (the state of a stateful op
+  // such as UNIDIRECTIONAL_SEQUENCE_LSTM) are set to their zero point. Call it between inputs
+  // that must not see each other. False when not started.
+  bool reset() {
+    if (!ready()) return fail_not_started();
+    if (interpreter_->Reset() != kTfLiteOk) return fail("Reset failed (see the log above)");
+    return succeed();
+  }
+
+  // Output element i as a real number (dequantized for int8 outputs); NAN when not started.
   float output_float(size_t i) {
     if (!ready() || i >= M::kOutputElements) return NAN;
     if constexpr (M::kOutputType == kTfLiteInt8) {
@@ -143,7 +196,7 @@ class Model {
     }
   }
 
-  // Index of the largest output element, -1 before a successful begin().
+  // Index of the largest output element, -1 when not started.
   int argmax() {
     if (!ready()) return -1;
     int best = 0;
@@ -165,27 +218,39 @@ class Model {
     return labels != nullptr ? labels[i] : nullptr;
   }
 
-  size_t arena_used_bytes() const {
-    return interpreter_ != nullptr ? interpreter_->arena_used_bytes() : 0;
-  }
-  tflite::MicroInterpreter* interpreter() { return interpreter_; }
+  // Bytes of the arena the interpreter uses (TFLM's count); 0 when not started.
+  size_t arena_used_bytes() const { return ready() ? interpreter_->arena_used_bytes() : 0; }
+  // The started interpreter; nullptr when not started.
+  tflite::MicroInterpreter* interpreter() { return ready() ? interpreter_ : nullptr; }
   const tflite::Model* model() const { return model_; }
 
  private:
+  enum class State : uint8_t { kNotBegun, kStarted, kFailed };
+
+  bool succeed() {
+    error_ = nullptr;
+    return true;
+  }
   bool fail(const char* reason) {
     error_ = reason;
     return false;
   }
-  bool fail_if_not_begun() {
-    if (error_ == nullptr) error_ = "begin() failed";
-    return false;
+  bool fail_begin(const char* reason) {
+    state_ = State::kFailed;
+    begin_error_ = reason;
+    return fail(reason);
+  }
+  bool fail_not_started() {
+    return fail(state_ == State::kFailed ? begin_error_ : "begin() was not called");
   }
 
   alignas(16) uint8_t arena_[M::kArenaSize];
   typename M::OpResolver resolver_;
   alignas(tflite::MicroInterpreter) uint8_t interpreter_storage_[sizeof(tflite::MicroInterpreter)];
-  tflite::MicroInterpreter* interpreter_ = nullptr;
+  tflite::MicroInterpreter* interpreter_ = nullptr;  // set once begin() has succeeded
   const tflite::Model* model_ = nullptr;
+  State state_ = State::kNotBegun;
+  const char* begin_error_ = nullptr;
   const char* error_ = "begin() was not called";
 };
 
