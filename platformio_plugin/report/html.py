@@ -20,6 +20,7 @@ from ..config import BoardSpec
 from ..results import PreparedModel
 from ..tflm.selection import kernel_of
 from .svg import arena_svg
+from .text import duration
 
 TEMPLATE = Path(__file__).parent / "templates" / "model_report.html.tmpl"
 
@@ -268,7 +269,7 @@ def render_model_html(
             f" Instructions: counted by the build on the emulated {core} with the firmware's "
             f"own library, {total:,} per inference"
             + (
-                f", at least {total / board.f_cpu * 1000:.3g} ms at {board.f_cpu / 1e6:g} MHz "
+                f", at least {duration(total / board.f_cpu)} at {board.f_cpu / 1e6:g} MHz "
                 "(one instruction per cycle: a lower bound)."
                 if board.f_cpu
                 else "."

@@ -60,6 +60,11 @@ def probe_result(config: PluginConfig) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def duration(seconds: float) -> str:
+    """``5.33 ms`` / ``21 s``: three significant digits, in ms below a second."""
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
 def profile_table(
     parsed: TFLiteModel, measured: Mapping[str, Any], kernels: str, core: str, f_cpu: int
 ) -> list[str]:
@@ -81,7 +86,7 @@ def profile_table(
     line = f"  total {total:,} instructions per inference on the emulated {core}"
     if f_cpu:
         line += (
-            f": >= {total / f_cpu * 1000:.3g} ms at {f_cpu / 1e6:g} MHz (a lower bound: one "
+            f": >= {duration(total / f_cpu)} at {f_cpu / 1e6:g} MHz (a lower bound: one "
             "instruction per cycle, no wait states)"
         )
     return rows + [line]

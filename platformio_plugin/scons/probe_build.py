@@ -312,6 +312,7 @@ def summary_line(model: PreparedModel, measured: dict[str, Any], core: str, f_cp
     instructions = int(measured["instructions"])
     line += f"; {instructions:,} instructions per inference"
     if f_cpu:
-        ms = instructions / f_cpu * 1000
-        line += f" (>= {ms:.3g} ms at {f_cpu / 1e6:g} MHz)"
+        from ..report.text import duration
+
+        line += f" (>= {duration(instructions / f_cpu)} at {f_cpu / 1e6:g} MHz)"
     return line
