@@ -248,10 +248,13 @@ def test_measured_arena_is_the_smallest_that_begins(
     for name in names:
         core, host, arena = probed[name]
         used, written = arenas[name]
-        print(
-            f"  {name:24} {core:14} host {host:>9,} B  measured {arena:>9,} B  "
-            f"used on target {used:>9,} B"
+        row = (
+            f"  {golden_run.env:12} {name:24} {core:14} host {host:>9,} B  measured "
+            f"{arena:>9,} B  used on target {used:>9,} B"
         )
+        print(row)
+        with (golden_project / "arena-table.txt").open("a") as table:
+            table.write(row + "\n")
         assert written == arena, f"{name}: the header says {written}, the probe {arena}"
         assert tighter[name] == 0, f"{name} began with {arena - 16} bytes (kArenaSize - 16)"
 
