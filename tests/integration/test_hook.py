@@ -172,8 +172,8 @@ def test_info_target_prints_the_layer_table(tmp_path: Path, shared_models: Path)
         fp.write("custom_tinyml_arena_size = 200000\n")
     rebuilt = run_pio(["run"], tmp_path, env=POISON)
     assert rebuilt.returncode == 0, rebuilt.stdout
-    header = tmp_path / ".pio/build/host/tinyml/tinyml/kws_ref_model_int8.h"
-    assert "200000" in header.read_text() and html.is_file()
+    header = tmp_path / ".pio/build/host/tinyml/tinyml/kws_ref_model_int8_arena.h"
+    assert "kws_ref_model_int8 = 200000;" in header.read_text() and html.is_file()
     cleaned = run_pio(["run", "-t", "tinyml-clean"], tmp_path, env=POISON)
     assert cleaned.returncode == 0, cleaned.stdout
     assert "_clean_action" not in cleaned.stdout
