@@ -111,11 +111,11 @@ def _probe_program(env: Any, linked: LinkedLibrary, out: Path, cache: Path, log:
     """The probe program: from the shared cache when one with the same key was linked before
     (a build after `pio run -t clean` compiles nothing for it), else compiled and linked here
     from the env's TFLM archive, and stored."""
-    probe_env = linked.lib_env.Clone()
-    key = _program_key(linked, probe_env, out / "ops.cc")
+    key = _program_key(linked, linked.lib_env, out / "ops.cc")
     cached = cache / f"program-{key}" / "probe.elf" if key else None
     if cached is not None and cached.is_file() and cached.with_suffix(".map").is_file():
         return env.File(str(cached))
+    probe_env = linked.lib_env.Clone()
     ccflags = [*probe_env["CCFLAGS"], "-Os"]
     objects = [
         probe_env.Object(target=str(out / "probe.o"), source=str(HARNESS / "probe.cc"),

@@ -43,7 +43,13 @@ def quick_results(
 
 
 def test_every_benchmark_ran(quick_results: dict[str, Any]) -> None:
-    assert set(quick_results["benchmarks"]) == {"rebuild", "convert", "first-build", "firmware"}
+    assert set(quick_results["benchmarks"]) == {
+        "rebuild",
+        "convert",
+        "first-build",
+        "firmware",
+        "probe",
+    }
     assert quick_results["quick"] is True
     assert quick_results["machine"]["cores"]
 
@@ -54,6 +60,9 @@ def test_timings_are_ratios_of_one_run(quick_results: dict[str, Any]) -> None:
         assert timing["runs"] == 1
         assert timing["a_median_s"] > 0 and timing["b_median_s"] > 0
         assert timing["ratio"] > 0
+    for case in ("first", "clean", "again"):
+        timing = quick_results["benchmarks"]["probe"][case]
+        assert timing["runs"] == 1 and timing["a_median_s"] > 0 and timing["b_median_s"] > 0
     first = quick_results["benchmarks"]["first-build"]
     assert first["plugin"][0]["tflm_objects"] > 0
     assert first["whole_tree"][0]["compiled"] == 20
@@ -64,6 +73,8 @@ def test_firmware_counts_hello_world(quick_results: dict[str, Any]) -> None:
     row = firmware["envs"]["m4-cmsis-nn"]["models"]["hello_world_int8"]
     # hello_world is one small fully connected stack: thousands, not millions, of instructions
     assert 500 < row["instructions"] < 100_000
+    # the build's probe counted the same inference (Invoke alone) on its emulated core
+    assert 0.8 * row["instructions"] < row["probe_instructions"] < 1.2 * row["instructions"]
     assert 0 < row["arena_used"] <= row["arena_size"]
     assert row["sizes"]["text"] > 0
     assert firmware["models"]["hello_world_int8"]["macs"] > 0
