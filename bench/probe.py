@@ -39,7 +39,8 @@ def run(ctx: Context) -> dict[str, Any]:
 
     def first(project: Path, key: str) -> float:
         shutil.rmtree(project / ".pio" / "build" / ENV, ignore_errors=True)
-        shutil.rmtree(ctx.core / "tinyml" / "probe", ignore_errors=True)
+        if key == "probe":  # the probe's program and results, cached in the core dir
+            shutil.rmtree(ctx.core / "tinyml" / "probe", ignore_errors=True)
         result = must(common.pio(["run", "-e", ENV], project, ctx.core), f"first build {key}")
         outputs[key] = result.output
         return result.seconds
