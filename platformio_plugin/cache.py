@@ -129,6 +129,7 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
         ],
         "conversions": list(conv_keys),
         "cpu": config.board.cpu,
+        "fpu": config.board.fpu,
         "board": config.board.board_id,
         "kernels": config.kernels.kernels,
         "arena_size": config.options.arena_size,

@@ -31,6 +31,7 @@ class BoardSpec:
     max_flash: int = 0  # upload.maximum_size, 0 = unknown
     max_ram: int = 0  # upload.maximum_ram_size, 0 = unknown
     f_cpu: int = 0  # build.f_cpu in Hz, 0 = unknown
+    fpu: str = ""  # the env's -mfpu value ("fpv4-sp-d16"), "" when it sets none
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ class PluginConfig:
             return str(path)
 
 
-def board_spec(board_id: str, manifest: Mapping[str, Any]) -> BoardSpec:
-    """Read the fields the plugin needs from a board manifest (PlatformIO JSON)."""
+def board_spec(board_id: str, manifest: Mapping[str, Any], fpu: str = "") -> BoardSpec:
+    """Read the fields the plugin needs from a board manifest (PlatformIO JSON); ``fpu``:
+    the -mfpu value of the env's compiler flags (its platform's builder decides it)."""
     build = manifest.get("build", {}) or {}
     upload = manifest.get("upload", {}) or {}
     return BoardSpec(
@@ -103,6 +105,7 @@ def board_spec(board_id: str, manifest: Mapping[str, Any]) -> BoardSpec:
         max_flash=int(upload.get("maximum_size", 0) or 0),
         max_ram=int(upload.get("maximum_ram_size", 0) or 0),
         f_cpu=_hertz(build.get("f_cpu", "")),
+        fpu=fpu,
     )
 
 

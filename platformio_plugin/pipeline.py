@@ -14,7 +14,7 @@ from typing import Callable
 from . import cache, files
 from .config import ModelSpec, PluginConfig
 from .convert.protocol import ConversionRequest
-from .probe.cores import HOST_MARGIN_PERCENT, probe_core
+from .probe.cores import HOST_MARGIN_PERCENT, probe_core, why_not_probed
 from .results import ConversionEntry, PreparedEnv, PreparedModel
 
 Log = Callable[[str], None]
@@ -81,7 +81,7 @@ def probed_core(config: PluginConfig) -> str | None:
     """The core the build's probe emulates for this env, None when it runs no probe."""
     if config.options.runtime == "none" or config.options.probe == "no" or not config.models:
         return None
-    return probe_core(config.board.cpu)
+    return probe_core(config.board.cpu, config.board.fpu)
 
 
 def estimate_warning(config: PluginConfig) -> str:
@@ -92,7 +92,7 @@ def estimate_warning(config: PluginConfig) -> str:
     elif config.options.runtime == "none":
         why = "custom_tinyml_runtime = none"
     else:
-        why = f"the build's emulator has no {cpu} core (Arm Cortex-M0 to M33 only)"
+        why = why_not_probed(cpu, config.board.fpu)
     return (
         f"Warning! TinyML: kArenaSize is an estimate ({why}): TFLM's interpreter on the host "
         f"+ {HOST_MARGIN_PERCENT} %. Check model.arena_used_bytes() on the board, or set "

@@ -22,7 +22,22 @@ UNICORN_MODELS: Final[dict[str, str]] = {
 HOST_MARGIN_PERCENT: Final = 10  # added to the host estimate where nothing is measured
 
 
-def probe_core(cpu: str) -> Optional[str]:
-    """The core the probe emulates for a board's ``build.cpu``, None when it has none."""
+def probe_core(cpu: str, fpu: str = "") -> Optional[str]:
+    """The core the probe emulates for a board's ``build.cpu`` and ``-mfpu``, None when it
+    has none."""
     key = (cpu or "").strip().lower()
-    return key if key in UNICORN_MODELS else None
+    return key if key in UNICORN_MODELS and not double_precision(fpu) else None
+
+
+def double_precision(fpu: str) -> bool:
+    """An FPU with double-precision instructions (fpv5-d16 of the Cortex-M7), which Unicorn's
+    Cortex-M models do not execute; the single-precision ones (fpv4-sp-d16, fpv5-sp-d16) they
+    do."""
+    value = (fpu or "").strip().lower()
+    return bool(value) and value not in ("auto", "none") and "-sp-" not in value
+
+
+def why_not_probed(cpu: str, fpu: str) -> str:
+    if double_precision(fpu):
+        return f"the build's emulator has no double-precision FPU (-mfpu={fpu})"
+    return f"the build's emulator has no {cpu or 'such'} core (Arm Cortex-M0 to M33 only)"

@@ -50,12 +50,16 @@ def read_config(env: Any) -> PluginConfig | None:
         return None
     board_id = env.subst("$BOARD") if "BOARD" in env else ""
     manifest = env.BoardConfig().manifest if board_id else {}
+    fpu = ""
+    for flag in [*env.get("CCFLAGS", []), *env.get("LINKFLAGS", [])]:
+        if isinstance(flag, str) and flag.startswith("-mfpu="):
+            fpu = flag[len("-mfpu=") :]
     return load_config(
         raw,
         env_name=env["PIOENV"],
         project_dir=project_dir,
         build_dir=Path(env.subst("$BUILD_DIR")),
-        board=board_spec(board_id, manifest),
+        board=board_spec(board_id, manifest, fpu),
         workspace_dir=Path(env.subst("$PROJECT_WORKSPACE_DIR")),
     )
 

@@ -140,6 +140,9 @@ def golden_project(
         }
         if LENET in names:
             options["custom_tinyml_input_shape"] = "1, 1, 32, 32"
+        if env == "m7":  # a Cortex-M7 with a single-precision FPU (STM32F7x5/F7x6): the
+            # probe's emulator runs no double-precision FPU code (tests/target/test_probe.py)
+            options["board_build.fpu"] = "fpv5-sp-d16"
         envs.append(env_section(env, board, **options))
     project = write_project(root, models, envs)
     (project / "test").mkdir()

@@ -25,6 +25,7 @@ def hello_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path)
     envs = [
         env_section("m4", "mps2-an386"),
         env_section("m4_small", "mps2-an386", custom_tinyml_arena_size="256"),
+        env_section("m7_double", "mps2-an500"),  # -mfpu=fpv5-d16
     ]
     main = (
         '#include "tinyml/hello_world_int8.h"\n#include "tinyml/model.h"\n'
@@ -64,6 +65,23 @@ def test_measured_build_runs_and_a_second_build_runs_no_probe(hello_project: Pat
     assert "TinyML: models up to date" in second.stdout
     assert "probe:" not in second.stdout, second.stdout[-3000:]
     assert "Linking" not in second.stdout, second.stdout[-3000:]
+
+
+def test_double_precision_fpu_falls_back_to_the_estimate_and_says_why(
+    hello_project: Path,
+) -> None:
+    """Unicorn's Cortex-M cores execute no double-precision FPU code: on a Cortex-M7 with
+    fpv5-d16 the build runs no probe and says so, and the firmware still builds and runs."""
+    result = run_pio(["run", "-e", "m7_double", "-t", "exec"], hello_project, timeout=1800)
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    assert (
+        "Warning! TinyML: kArenaSize is an estimate (the build's emulator has no "
+        "double-precision FPU (-mfpu=fpv5-d16))" in out
+    ), out[-4000:]
+    assert "probe:" not in out
+    header = hello_project / ".pio/build/m7_double/tinyml/tinyml/hello_world_int8_arena.h"
+    assert "Estimated: TFLM's interpreter on the host" in header.read_text()
 
 
 FLIP_WEIGHTS = """\

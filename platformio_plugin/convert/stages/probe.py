@@ -199,6 +199,11 @@ class Machine:
                 f"no return after {budget:,} instructions (a hang?) at 0x{pc:08x} in "
                 f"{self.image.function_at(pc)}"
             )
+        if "UC_ERR_INSN_INVALID" in fault:
+            fault += (
+                " (an instruction the emulated core does not execute: if the board's core has "
+                "it, set custom_tinyml_probe = no)"
+            )
         outcome = CallOutcome(uc.reg_read(arm_const.UC_ARM_REG_R0), fault)
         if fault and self.last_op[0] >= 0:
             outcome.op_index, outcome.op_name = self.last_op
