@@ -25,7 +25,7 @@ from ..config import PluginConfig
 from ..convert.protocol import GOLDEN_NAME
 from ..errors import TinyMLError
 from ..results import PreparedEnv, PreparedModel
-from .tflm_build import LinkedLibrary, machine_flags
+from .tflm_build import LIBRARY_NAME, LinkedLibrary, machine_flags
 
 HARNESS = Path(__file__).resolve().parents[1] / "probe" / "harness"
 PROBE_VERSION = "5"  # bump when the harness or the measurement changes
@@ -142,18 +142,14 @@ def _probe_program(env: Any, linked: LinkedLibrary, out: Path, cache: Path, log:
 def _store_program(cached: Path) -> Callable[..., int]:
     def store(target: Any, source: Any, env: Any) -> int:  # noqa: ARG001 (SCons signature)
         elf = Path(target[0].get_abspath())
-        try:
-            staging = cached.parent.with_name(cached.parent.name + ".tmp")
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
+        staging = cached.parent.with_name(cached.parent.name + ".none")
+        try:  # a read-only or full core dir: the next build links the probe again
+            staging = files.staging_dir(cached.parent)
             shutil.copyfile(elf, staging / "probe.elf")
             shutil.copyfile(elf.with_suffix(".map"), staging / "probe.map")
-            if not cached.parent.exists():
-                staging.rename(cached.parent)
-            else:
-                shutil.rmtree(staging, ignore_errors=True)
-        except OSError:
-            pass  # a read-only or full core dir: the next build links the probe again
+            files.publish_dir(staging, cached.parent)
+        except (OSError, TinyMLError):
+            shutil.rmtree(staging, ignore_errors=True)
         return 0
 
     return store
@@ -247,8 +243,6 @@ def run_probe(
 
 
 def linked_archive_name() -> str:
-    from .tflm_build import LIBRARY_NAME
-
     return f"lib{LIBRARY_NAME}.a"
 
 
