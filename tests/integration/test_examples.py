@@ -80,7 +80,7 @@ def test_mnist_pytorch_classifies_the_held_out_digits(tmp_path: Path) -> None:
     # them; these 20 are all right in float. 18/20 leaves room for a different quantizer
     # rounding, while a broken input layout, scale or zero point lands near chance (10 %).
     assert correct >= 18, out
-    assert f"accuracy: {correct}/20 = " in out
+    assert f"accuracy: {correct}/20 = {correct * 5:.1f} %" in out  # log_line's %.1f
 
 
 @pytest.mark.usefixtures("ready_to_run")

@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ VARIABLE = "PIO_TINYML_REAL_PLATFORMS"
 REUSED = re.compile(r"TinyML: TFLite Micro: reusing cached build ([0-9a-f]{12})")
 BUILT = re.compile(r"TinyML: TFLite Micro: stored build ([0-9a-f]{12})")
 TFLM_DEFINES = ("-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN")
+SHIM = Path(__file__).resolve().parents[1] / "data/real/netduinoplus2_shim.cpp"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +74,27 @@ def _project(example: str, dest: Path, real_root: Path, boards: list[str]) -> Pa
     return project
 
 
+def _run_in_netduinoplus2(firmware: Path, last_line: str, timeout: float = 120) -> str:
+    """The F4 firmware's USART2 output in QEMU's STM32F405 machine, up to the line holding
+    `last_line` (QEMU never exits by itself)."""
+    command = ["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none",
+               "-serial", "null", "-serial", "stdio", "-kernel", str(firmware)]  # fmt: skip
+    lines: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as qemu:
+        timer = threading.Timer(timeout, qemu.kill)  # a hang ends the run, the assert says so
+        timer.start()
+        assert qemu.stdout is not None
+        for line in qemu.stdout:
+            lines.append(line)
+            if last_line in line:
+                break
+        qemu.kill()
+        timer.cancel()
+    out = "".join(lines)
+    assert last_line in out, out[-3000:]
+    return out
+
+
 def _build(project: Path, env: str, real_env: dict[str, str], *args: str) -> str:
     result = run_pio(["run", "-e", env, *args], project, env=real_env, timeout=3600)
     assert result.returncode == 0, result.stdout[-8000:]
@@ -82,9 +106,12 @@ def test_mnist_on_three_boards_one_library_per_core(
 ) -> None:
     """mnist-pytorch for F446RE (M4F), G071RB and G070RB (both M0+), H743ZI (M7): the two
     M0+ boards share one TFLM library (the second reuses it), framework sources compile
-    without TFLM's defines, the IDE data lists TFLM's include folder."""
+    without TFLM's defines, the IDE data lists TFLM's include folder; the F446RE firmware,
+    run in QEMU's STM32F405 machine, classifies the digits and its log_line prints floats
+    with the framework's newlib-nano."""
     boards = ["nucleo_f446re", "nucleo_g071rb", "nucleo_g070rb", "nucleo_h743zi"]
     project = _project("mnist-pytorch", tmp_path, real_root, boards)
+    shutil.copy(SHIM, project / "src" / SHIM.name)
     outputs = {board: _build(project, board, real_env, "-v") for board in boards}
     keys = {}
     for board, out in outputs.items():
@@ -117,6 +144,14 @@ def test_mnist_on_three_boards_one_library_per_core(
     includes = [p for group in data["includes"].values() for p in group]
     assert any(Path(p).name.startswith("tflite-micro-") for p in includes), includes
     assert "CMSIS_NN" in {d.split("=")[0] for d in data["defines"]}
+
+    firmware = project / ".pio/build/nucleo_f446re/firmware.elf"
+    out = _run_in_netduinoplus2(firmware, "accuracy: ")
+    predictions = re.findall(r"^sample \d+: predicted (\d) \(true (\d)\)\r?$", out, re.M)
+    assert len(predictions) == 20, out
+    correct = sum(p == t for p, t in predictions)
+    assert correct >= 18, out
+    assert f"accuracy: {correct}/20 = {correct * 5:.1f} %" in out, out  # %.1f shows digits
 
 
 def test_person_detection_fits_where_it_can(

@@ -36,8 +36,8 @@ int classify_samples() {
     tinyml::log_line("sample %d: predicted %s (true %d)", k, model.label(predicted),
                      kSamples[k].label);
   }
-  tinyml::log_line("accuracy: %d/%d = %d %%", correct, kSampleCount,
-                   correct * 100 / kSampleCount);
+  tinyml::log_line("accuracy: %d/%d = %.1f %%", correct, kSampleCount,
+                   correct * 100.0 / kSampleCount);
   return 0;
 }
 
