@@ -7,10 +7,11 @@ numbers. Shown in PlatformIO's own bar style.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Sequence
 
 from ..config import BoardSpec, PluginConfig
-from ..errors import BudgetError
+from ..errors import BudgetError, ModelFileError
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,23 @@ def check_env(
     )
 
 
+def _float_input(path: Path) -> bool:
+    from .tflite_reader import parse_tflite
+
+    try:
+        model = parse_tflite(path.read_bytes(), path.name)
+    except ModelFileError:
+        return False  # a damaged file: the conversion's checks name what is wrong
+    return bool(model.inputs) and model.tensor(model.inputs[0]).dtype == "float32"
+
+
 def check_known_flash(config: PluginConfig) -> None:
-    """A .tflite is its own flash size: refuse an oversized one before converting anything."""
+    """An int8 .tflite is its own flash size: refuse an oversized one before converting
+    anything (a float one shrinks about 4x when quantized, so it waits for its int8 size)."""
     costs = [
         ModelCost(spec.name, spec.path.stat().st_size, 0)
         for spec in config.models
-        if spec.fmt == ".tflite"
+        if spec.fmt == ".tflite" and not _float_input(spec.path)
     ]
     if costs:
         check_env(config, costs)

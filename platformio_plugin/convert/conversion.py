@@ -19,7 +19,13 @@ from typing import Any, Callable, Optional
 from .. import files
 from ..errors import ProcessError
 from .environment import ensure_converter_python
-from .formats import TORCH_SUFFIXES, check_model_file
+from .formats import (
+    KERAS_SUFFIXES,
+    TF_FLOAT_SUFFIXES,
+    TORCH_SUFFIXES,
+    check_model_file,
+    is_float_tflite,
+)
 from .protocol import (
     GOLDEN_NAME,
     REPORT_NAME,
@@ -59,7 +65,7 @@ class _Pipeline:
             "peak_rss_mb": float(result.get("peak_rss_mb", 0.0)),
         }
         extra = ""
-        if key == "quantize":
+        if key in ("quantize", "quantize_tflite"):
             label = f"int8 quantization ({result.get('samples')} samples)"
         if key == "checks" and "top1_agreement" in result:
             label = "checks"
@@ -168,7 +174,7 @@ def _convert(
     golden = staging / GOLDEN_NAME
     common: dict[str, Any] = {"label": model.name}
     report: dict[str, Any] = {"model": str(model), "format": model.suffix}
-    if model.suffix == ".tflite":
+    if model.suffix == ".tflite" and not is_float_tflite(model):
         pipe = _Pipeline(python, work, log, 2)
         shutil.copyfile(model, tflite)
         workers.append(pipe.start_arena(tflite))
@@ -185,6 +191,13 @@ def _convert(
         rank = len(checks["io"]["input"]["shape"])
         source_layout, input_layout = layouts(rank, rank == 4)
         source_layout = input_layout
+    elif model.suffix in TF_FLOAT_SUFFIXES:
+        pipe, checks, prep = _tf_float(request, model, python, work, tflite, golden, log, workers)
+        report["calibration_samples"] = prep["calibration_samples"]
+        report["source_input_shape"] = prep["input_shape"]
+        # TensorFlow models are channels-last already: the device input is the model's own.
+        rank = len(prep["input_shape"])
+        source_layout = input_layout = layouts(rank, True)[1]
     else:
         float_steps = 4 + (1 if model.suffix in TORCH_SUFFIXES else 0)
         pipe = _Pipeline(python, work, log, float_steps + 1)
@@ -277,6 +290,73 @@ def _convert(
     return ConversionResult(
         tflite, input_layout, source_layout, MappingProxyType(report), golden, arena
     )
+
+
+def _tf_float(
+    request: ConversionRequest,
+    model: Path,
+    python: Path,
+    work: Path,
+    tflite: Path,
+    golden: Path,
+    log: Callable[[str], None],
+    workers: list[Worker],
+) -> tuple[_Pipeline, dict[str, Any], dict[str, Any]]:
+    """A Keras model or a float .tflite -> int8 with the user's calibration samples; the float
+    .tflite is the reference the int8 model is compared with."""
+    keras = model.suffix in KERAS_SUFFIXES
+    pipe = _Pipeline(python, work, log, 4 + (1 if keras else 0))
+    common: dict[str, Any] = {"label": model.name}
+    float_tflite = work / "float.tflite"
+    work.mkdir(parents=True, exist_ok=True)
+    if keras:
+        pipe.step(
+            "keras_to_tflite",
+            "Keras -> float TFLite",
+            {**common, "model": str(model), "out_tflite": str(float_tflite)},
+        )
+    else:
+        shutil.copyfile(model, float_tflite)
+    prep = pipe.step(
+        "prepare_tflite",
+        "float model + calibration data",
+        {
+            **common,
+            "model": str(model),
+            "float_tflite": str(float_tflite),
+            "calibration": str(request.calibration.resolve()) if request.calibration else None,
+            "validation": str(request.validation.resolve()) if request.validation else None,
+            "min_samples": request.min_calibration_samples,
+        },
+    )
+    pipe.step(
+        "quantize_tflite",
+        "int8 quantization",
+        {
+            **common,
+            "float_tflite": str(float_tflite),
+            "calib": str(work / "calib.npy"),
+            "input_shape": prep["input_shape"],
+            "out_tflite": str(tflite),
+        },
+    )
+    workers.append(pipe.start_arena(tflite))
+    checks = pipe.step(
+        "checks",
+        "checks",
+        {
+            **common,
+            "tflite": str(tflite),
+            "float_tflite": str(float_tflite),
+            "compare_x": str(work / "compare_x.npy"),
+            "compare_y": str(work / "compare_y.npy") if prep["labels"] else None,
+            "layout": "same",
+            "out_golden": str(golden),
+            "golden_vectors": request.golden_vectors,
+            "max_accuracy_drop": request.max_accuracy_drop,
+        },
+    )
+    return pipe, checks, prep
 
 
 def _abs_class(spec: Optional[str]) -> Optional[str]:

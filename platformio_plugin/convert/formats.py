@@ -11,26 +11,27 @@ from pathlib import Path
 from ..errors import ModelFileError
 
 TORCH_SUFFIXES = (".pth", ".pt", ".pt2")
-MODEL_SUFFIXES = (*TORCH_SUFFIXES, ".onnx", ".tflite")
+KERAS_SUFFIXES = (".h5", ".keras")
+# Quantized here with TensorFlow's own quantizer (a .tflite only when its input is float).
+TF_FLOAT_SUFFIXES = (".tflite", *KERAS_SUFFIXES)
+MODEL_SUFFIXES = (*TORCH_SUFFIXES, ".onnx", ".tflite", *KERAS_SUFFIXES)
 KNOWN_UNSUPPORTED = {
-    ".h5": "a Keras model",
-    ".keras": "a Keras model",
     ".pb": "a TensorFlow graph",
     ".safetensors": "a safetensors weight file",
     ".bin": "a raw weight file",
 }
 # Found in models/ they are refused with a hint rather than silently skipped.
-REFUSED_IN_MODELS_DIR = (".h5", ".keras", ".pb", ".safetensors")
+REFUSED_IN_MODELS_DIR = (".pb", ".safetensors")
 
 # What a file's first bytes say it is: (description, suffixes that may hold it).
 _CONTENT_KINDS = {
     "tflite": ("a TFLite flatbuffer", (".tflite",)),
     "zip": (
-        "a zip archive as written by torch.save / torch.jit.save / torch.export.save",
-        TORCH_SUFFIXES,
+        "a zip archive as written by torch.save / torch.jit.save / torch.export.save or Keras",
+        (*TORCH_SUFFIXES, ".keras"),
     ),
     "pickle": ("a Python pickle (legacy torch.save)", (".pth", ".pt")),
-    "hdf5": ("an HDF5 file (a Keras .h5 model)", ()),
+    "hdf5": ("an HDF5 file (a Keras .h5 model)", (".h5",)),
     "onnx": ("an ONNX model", (".onnx",)),
 }
 _ONNX_SECOND_FIELDS = (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)  # producer, graph, ...
@@ -44,8 +45,9 @@ def check_suffix(path: Path, shown: str) -> None:
     what = KNOWN_UNSUPPORTED.get(suffix, f"a `{suffix or 'extension-less'}` file")
     raise ModelFileError(
         f"{shown} is {what}: an unsupported model format, pio-tinyml does not read it.",
-        "Supported: .pth/.pt (PyTorch), .pt2 (torch.export), .onnx, .tflite (int8). "
-        "Export the model to ONNX (e.g. tf2onnx for Keras) and use the .onnx file.",
+        "Supported: .pth/.pt (PyTorch), .pt2 (torch.export), .onnx, .tflite (int8 or float), "
+        ".h5/.keras (Keras). Export the model to one of these (a TensorFlow graph: to ONNX "
+        "with tf2onnx) and use that file.",
     )
 
 
@@ -84,11 +86,16 @@ def check_content(model: Path) -> None:
             "the file that was meant."
         )
     else:
-        hint = (
-            "Keras models are not supported: export it to ONNX (tf2onnx) or to a full-int8 "
-            ".tflite and use that file."
-        )
+        hint = "Give the model file that was meant, with its own extension."
     raise ModelFileError(f"{model} is named {model.suffix} but its content is {what}.", hint)
+
+
+def is_float_tflite(model: Path) -> bool:
+    """True when the .tflite's input is float32: a float model pio-tinyml quantizes."""
+    from ..analysis.tflite_reader import parse_tflite
+
+    parsed = parse_tflite(model.read_bytes(), str(model))
+    return bool(parsed.inputs) and parsed.tensor(parsed.inputs[0]).dtype == "float32"
 
 
 def check_model_file(model: Path) -> None:

@@ -54,9 +54,10 @@ def test_state_dict_with_wrong_class(
     assert "does not match" in err and "convnet.c1.weight" in err
 
 
-def test_float_tflite(tmp_path: Path, shared_models: Path) -> None:
+def test_float_tflite_without_calibration(tmp_path: Path, shared_models: Path) -> None:
     err = _refused(tmp_path, shared_models / "tflm_hello_world" / "hello_world_float.tflite")
-    assert "not int8" in err and "calibration data" in err and ".onnx" in err
+    assert "hello_world_float.tflite is a float model" in err, err
+    assert "no calibration data" in err and "custom_tinyml_calibration" in err, err
 
 
 def test_float_model_without_calibration(tmp_path: Path, shared_models: Path) -> None:
@@ -94,7 +95,7 @@ def test_unsupported_ops_all_listed(tmp_path: Path, convert_data: Path) -> None:
         ("garbage.pt", b"not a torch file at all", "not a PyTorch file"),
         ("garbage.onnx", b"\x08\x07\x12garbage" * 10, "not a readable ONNX model"),
         ("garbage.tflite", b"\x00" * 64, "not a TFLite flatbuffer"),
-        ("model.h5", b"\x89HDF\r\n", "unsupported model format"),
+        ("model.safetensors", b"{}", "unsupported model format"),
     ],
 )
 def test_corrupt_files(tmp_path: Path, name: str, content: bytes, expect: str) -> None:

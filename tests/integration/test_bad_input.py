@@ -225,10 +225,15 @@ def test_damaged_model_file(
     corpus.refused(env, Path(rel).name, expect[damage], changes={rel: content})
 
 
-def test_keras_h5_says_which_formats_are_supported(corpus: Corpus) -> None:
+def test_keras_h5_without_calibration_names_the_option(corpus: Corpus) -> None:
     keras = (corpus.models / "mlperf_ad_autoencoder/ad01.h5").read_bytes()
-    corpus.refused("good", "ad01.h5", "Keras", "Supported: .pth/.pt", ".onnx", ".tflite",
-                   changes={"models/ad01.h5": keras})  # fmt: skip
+    corpus.refused("good", "ad01.h5", "is a float model and no calibration data was given",
+                   "custom_tinyml_calibration", changes={"models/ad01.h5": keras})  # fmt: skip
+
+
+def test_tensorflow_graph_says_which_formats_are_supported(corpus: Corpus) -> None:
+    corpus.refused("good", "frozen.pb", "a TensorFlow graph", "Supported: .pth/.pt", ".onnx",
+                   ".h5/.keras", changes={"models/frozen.pb": b"\x0a\x0cgraph bytes"})  # fmt: skip
 
 
 def test_extension_that_lies_about_the_content(corpus: Corpus) -> None:

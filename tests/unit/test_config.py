@@ -52,12 +52,12 @@ def test_named_model_missing(tmp_path: Path) -> None:
     assert "models/none.onnx" in info.value.render() and "[env:e]" in info.value.render()
 
 
-def test_keras_file_says_what_is_supported(tmp_path: Path) -> None:
-    (tmp_path / "m.h5").write_bytes(b"x")
+def test_tensorflow_graph_says_what_is_supported(tmp_path: Path) -> None:
+    (tmp_path / "m.pb").write_bytes(b"x")
     with pytest.raises(ModelFileError) as info:
-        _load(tmp_path, models="m.h5")
+        _load(tmp_path, models="m.pb")
     text = info.value.render()
-    assert "Keras" in text and ".onnx" in text and ".pth" in text
+    assert "TensorFlow graph" in text and ".onnx" in text and ".pth" in text and ".keras" in text
 
 
 def test_two_classes_need_the_option(tmp_path: Path) -> None:

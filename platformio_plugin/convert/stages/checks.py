@@ -147,8 +147,8 @@ def check_int8_io(data: bytes, label: str, converted: bool = False) -> dict[str,
         if dtype != "int8":
             raise ConversionError(
                 f"{label}: {role} tensor is {dtype}, not int8 (a float or partly quantized model).",
-                "pio-tinyml needs full-int8 models. For a float .tflite, give the float model's "
-                "source (.onnx/.pth) plus calibration data instead so pio-tinyml quantizes it.",
+                "pio-tinyml runs full-int8 models and quantizes float ones itself (float32 "
+                "input, with custom_tinyml_calibration); give the float version of this model.",
             )
         if not scale > 0.0:
             raise ConversionError(
@@ -189,6 +189,22 @@ def _float_ref(onnx_path: str, x: np.ndarray) -> np.ndarray:
     sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return np.stack([sess.run(None, {name: s[None].astype(np.float32)})[0][0] for s in x])
+
+
+def _float_ref_tflite(tflite_path: str, x: np.ndarray) -> np.ndarray:
+    """The float .tflite's outputs in LiteRT's interpreter (the TensorFlow-origin models)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=tflite_path, num_threads=1)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    out = interp.get_output_details()[0]["index"]
+    outs = []
+    for s in x:
+        interp.set_tensor(inp["index"], s.reshape(inp["shape"]).astype(np.float32))
+        interp.invoke()
+        outs.append(np.array(interp.get_tensor(out)[0], dtype=np.float32).copy())
+    return np.stack(outs)
 
 
 def _golden(path: Path, qin: np.ndarray, qout: np.ndarray, io: dict[str, Any]) -> None:
@@ -241,7 +257,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     qin = quantize(tf_x, s_in, z_in)
     qout = tflm_run(data, qin, in_shape)
     deq = (qout.astype(np.float32) - z_out) * s_out
-    ref = _float_ref(request["onnx"], compare_x).reshape(deq.shape)
+    if request.get("float_tflite"):
+        ref = _float_ref_tflite(request["float_tflite"], compare_x).reshape(deq.shape)
+    else:
+        ref = _float_ref(request["onnx"], compare_x).reshape(deq.shape)
     err = np.abs(deq - ref)
     report["compare_samples"] = int(len(compare_x))
     report["max_abs_err"] = float(err.max())

@@ -1,4 +1,5 @@
-"""ONNX model -> self-contained ONNX with batch 1; calibration/validation data -> .npy."""
+"""ONNX model -> self-contained ONNX with batch 1; calibration/validation data -> .npy
+(the data part is shared with the TensorFlow-origin models, see float_tflite.py)."""
 
 from __future__ import annotations
 
@@ -80,14 +81,22 @@ def _fix_onnx(src: Path, dst: Path, shape_override: Any) -> tuple[str, list[int]
 def run(request: dict[str, Any]) -> dict[str, Any]:
     src = Path(request["onnx"])
     dst = Path(request["out_onnx"])
-    work = dst.parent
     name, shape, outputs = _fix_onnx(src, dst, request.get("input_shape"))
     result: dict[str, Any] = {"input_name": name, "input_shape": shape, "outputs": outputs}
+    result.update(prepare_data(request, shape, dst.parent, str(request.get("model", src))))
+    return result
+
+
+def prepare_data(
+    request: dict[str, Any], shape: list[int], work: Path, model: str
+) -> dict[str, Any]:
+    """Calibration (and validation) samples for an input of ``shape`` -> ``work``/calib.npy,
+    compare_x.npy and, with labels, compare_y.npy."""
     min_samples = int(request.get("min_samples", 10))
     calib = request.get("calibration")
     if not calib:
         raise CalibrationDataError(
-            f"{request.get('model', src)} is a float model and no calibration data was given; "
+            f"{model} is a float model and no calibration data was given; "
             "int8 quantization needs real input samples to choose value ranges.",
             "Give 100-500 samples in the model's input layout: custom_tinyml_calibration = "
             "path/to/calibration.npy (CLI: --calibration).",
@@ -107,10 +116,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     else:
         rep = compare_x = x
     np.save(work / "calib.npy", rep)
-    result["calibration_samples"] = int(len(rep))
     np.save(work / "compare_x.npy", compare_x)
     if compare_y is not None:
         np.save(work / "compare_y.npy", compare_y)
-    result["compare_samples"] = int(len(compare_x))
-    result["labels"] = compare_y is not None
-    return result
+    return {
+        "calibration_samples": int(len(rep)),
+        "compare_samples": int(len(compare_x)),
+        "labels": compare_y is not None,
+    }
