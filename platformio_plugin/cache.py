@@ -25,7 +25,13 @@ MANIFEST = "manifest.json"
 REQUIREMENTS = Path(__file__).parent / "convert" / "requirements.txt"
 # Bumped when what a conversion stores changes, so older cache entries are redone.
 CACHE_FORMAT = 3
-CONVERT_OPTIONS = ("min_calibration_samples", "max_accuracy_drop", "trust_pickle", "golden_vectors")
+CONVERT_OPTIONS = (
+    "min_calibration_samples",
+    "max_accuracy_drop",
+    "trust_pickle",
+    "golden_vectors",
+    "input_layout",
+)
 
 
 def hash_path(digest: hashlib._Hash, path: Optional[Path]) -> None:
@@ -64,9 +70,12 @@ def read_stamp(folder: Path) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def write_stamp(folder: Path, key: str) -> None:
-    """Written last: a folder without a matching stamp is never taken as done."""
-    files.write_atomic(folder / STAMP_NAME, json.dumps({"fingerprint": key}) + "\n")
+def write_stamp(folder: Path, key: str, about: Optional[Mapping[str, Any]] = None) -> None:
+    """Written last: a folder without a matching stamp is never taken as done. ``about``
+    (a conversion's model and the digest of each input) lets a later build say what changed."""
+    files.write_atomic(
+        folder / STAMP_NAME, json.dumps({"fingerprint": key, **(about or {})}) + "\n"
+    )
 
 
 def clear_stamp(folder: Path) -> None:
@@ -80,6 +89,13 @@ def clear_stamp(folder: Path) -> None:
 
 def conversion_key(spec: ModelSpec, config: PluginConfig) -> str:
     """What decides the int8 model: inputs, convert options, converter pins."""
+    inputs, settings = _conversion_inputs(spec, config)
+    return fingerprint(inputs, settings)
+
+
+def _conversion_inputs(
+    spec: ModelSpec, config: PluginConfig
+) -> tuple[dict[str, Optional[Path]], dict[str, Any]]:
     class_file = Path(spec.model_class.rpartition(":")[0]) if spec.model_class else None
     inputs = {
         "model": spec.path,
@@ -96,7 +112,52 @@ def conversion_key(spec: ModelSpec, config: PluginConfig) -> str:
         "cache_format": CACHE_FORMAT,
         **config.options.subset(CONVERT_OPTIONS),
     }
-    return fingerprint(inputs, settings)
+    return inputs, settings
+
+
+# How the build names each part of a conversion's inputs when it says what changed.
+PART_NAMES = {
+    "model": "the model file",
+    "class": "the model class file",
+    "calibration": "the calibration data",
+    "validation": "the validation data",
+    "requirements": "the converter's pinned versions",
+    "class_name": "custom_tinyml_model_class",
+    "kwargs": "custom_tinyml_model_kwargs",
+    "input_shape": "custom_tinyml_input_shape",
+    "format": "the model format",
+    "cache_format": "pio-tinyml's cache format",
+}
+
+
+def conversion_about(spec: ModelSpec, config: PluginConfig) -> dict[str, Any]:
+    """The model and one digest per input and setting, kept in the entry's stamp."""
+    inputs, settings = _conversion_inputs(spec, config)
+    parts = {name: fingerprint({name: path}, {}) for name, path in inputs.items()}
+    parts.update({name: fingerprint({}, {name: value}) for name, value in settings.items()})
+    parts["plugin"] = __version__
+    return {"model": str(spec.path), "parts": parts}
+
+
+def what_changed(config: PluginConfig, about: Mapping[str, Any]) -> list[str]:
+    """What differs from the model's newest earlier conversion in this project, by name
+    ("the calibration data", "custom_tinyml_input_layout"); [] when there is none."""
+    earlier = []
+    for stamp in config.cache_dir.glob(f"*/{STAMP_NAME}"):
+        try:
+            data = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("model") == about["model"]:
+            earlier.append((stamp.stat().st_mtime, data.get("parts") or {}))
+    if not earlier:
+        return []
+    before = max(earlier, key=lambda item: item[0])[1]
+    now = about["parts"]
+    changed = sorted(name for name in now if before.get(name) != now[name])
+    if "plugin" in changed:
+        return ["pio-tinyml's version"]
+    return [PART_NAMES.get(name, f"custom_tinyml_{name}") for name in changed]
 
 
 PACKAGE = Path(__file__).resolve().parent

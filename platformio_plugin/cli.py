@@ -20,6 +20,7 @@ CONVERT_FLAGS = (
     "model_class",
     "model_kwargs",
     "input_shape",
+    "input_layout",
     "calibration",
     "validation",
     "trust_pickle",
@@ -95,11 +96,13 @@ def _run(args: argparse.Namespace) -> int:
         min_calibration_samples=args.min_calibration_samples,
         max_accuracy_drop=args.max_accuracy_drop,
         golden_vectors=args.golden_vectors,
+        input_layout=args.input_layout,
     )
     result = convert_model(request, core_dir=core_dir, log=_log)
     _log(
         f"TinyML: wrote {result.tflite} ({result.report.get('tflite_bytes', 0):,} B, "
-        f"input {result.input_layout}, arena {result.arena_bytes_host:,} B on the host)"
+        f"input {result.input_layout or 'as the model has it'}, "
+        f"arena {result.arena_bytes_host:,} B on the host)"
     )
     if args.json:
         print(

@@ -74,6 +74,17 @@ OPTIONS: tuple[Option, ...] = (
         "1, 1, 28, 28",
     ),
     Option(
+        "input_layout",
+        "auto | keep | nchw",
+        values.choice("auto", "keep", "nchw"),
+        "auto",
+        "Layout of the device input (ONNX and PyTorch models of rank 3-5). auto: channels-first "
+        "inputs that feed a Conv or pooling op go channels-last (NCHW -> NHWC, as TFLite's "
+        "kernels want); any other input (Keras/TensorFlow origin, sequences, features) keeps "
+        "the model's own layout. keep: always the model's layout. nchw: always channels-last.",
+        "keep",
+    ),
+    Option(
         "calibration",
         "path",
         values.text,
@@ -257,6 +268,7 @@ class Options:
     model_class: Optional[str]
     model_kwargs: Optional[Mapping[str, Any]]
     input_shape: Optional[tuple[int, ...]]
+    input_layout: str
     calibration: Optional[str]
     validation: Optional[str]
     labels: Optional[str]

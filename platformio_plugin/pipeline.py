@@ -117,12 +117,15 @@ def convert_cached(
             files.clear_stale_staging(entry)  # left by a killed run
             from .convert.conversion import convert_model
 
-            log(f"{config.display(spec.path)} changed -> converting")
+            about = cache.conversion_about(spec, config)
+            changed = cache.what_changed(config, about)
+            what = f": {', '.join(changed)}" if changed else ""
+            log(f"{config.display(spec.path)}{what} changed -> converting")
             # The converter's step logs stay in the build folder, above all after a failure.
             logs = config.build_dir / "tinyml-logs" / spec.name
             shutil.rmtree(logs, ignore_errors=True)
             convert_model(conversion_request(spec, entry, logs, config), core_dir=core_dir, log=log)
-            cache.write_stamp(entry, key)
+            cache.write_stamp(entry, key, about)
         return cache.read_entry(entry)
 
 
@@ -143,6 +146,7 @@ def conversion_request(
         min_calibration_samples=opts.min_calibration_samples,
         max_accuracy_drop=opts.max_accuracy_drop,
         golden_vectors=opts.golden_vectors,
+        input_layout=opts.input_layout,
     )
 
 

@@ -46,12 +46,23 @@ def progress_line(index: int, total: int, label: str, seconds: float, extra: str
     return head + dots + tail
 
 
+def layout_note(shape: list[int], layout: dict[str, Any]) -> str:
+    """What the device input will be, for the progress line: "input (1, 130, 13) kept, feeds
+    MatMul" or "input (1, 1, 8, 8) NCHW -> NHWC, feeds Conv"."""
+    dims = "(" + ", ".join(str(d) for d in shape) + ")"
+    if layout["keep"]:
+        return f"input {dims} kept, {layout['why']}"
+    first = layouts(len(shape), False)[0]
+    return f"input {dims} {first} -> {layout['name']}, {layout['why']}"
+
+
 class _Pipeline:
     def __init__(self, python: Path, work: Path, log: Callable[[str], None], total: int) -> None:
         self.python, self.work, self.log, self.total = python, work, log, total
         self.index = 0
         self.stages: dict[str, dict[str, float]] = {}
         self.arena_breakdown: dict[str, Any] = {}
+        self.warnings: list[str] = []
 
     def step(self, key: str, label: str, request: dict[str, Any]) -> dict[str, Any]:
         self.index += 1
@@ -65,6 +76,8 @@ class _Pipeline:
             "peak_rss_mb": float(result.get("peak_rss_mb", 0.0)),
         }
         extra = ""
+        if key == "prepare" and result["layout"]["why"]:
+            extra = layout_note(result["input_shape"], result["layout"])
         if key in ("quantize", "quantize_tflite"):
             label = f"int8 quantization ({result.get('samples')} samples)"
         if key == "checks" and "top1_agreement" in result:
@@ -74,6 +87,9 @@ class _Pipeline:
                 f"max |err| {result['max_abs_err']:.3g}"
             )
         self.log(progress_line(self.index, self.total, label, seconds, extra))
+        for warning in result.get("warnings", []):
+            self.warnings.append(warning)
+            self.log(f"Warning! TinyML: {warning}")
         return result
 
     def split_step(
@@ -94,7 +110,9 @@ class _Pipeline:
             }
             if part == "quantize":
                 label = f"int8 quantization ({result.get('samples')} samples)"
-            self.log(progress_line(self.index, self.total, label, seconds))
+            unrolled = result.get("unrolled") if part == "onnx2tf" else None
+            extra = f"{', '.join(unrolled)} unrolled over the sequence" if unrolled else ""
+            self.log(progress_line(self.index, self.total, label, seconds, extra))
         return result
 
     def start_arena(self, tflite: Path) -> Worker:
@@ -235,6 +253,7 @@ def _convert(
                 "calibration": str(request.calibration.resolve()) if request.calibration else None,
                 "validation": str(request.validation.resolve()) if request.validation else None,
                 "min_samples": request.min_calibration_samples,
+                "input_layout": request.input_layout,
             },
         )
         tf_info = pipe.split_step(
@@ -247,6 +266,7 @@ def _convert(
                 "calib": str(work / "calib.npy"),
                 "input_name": prep["input_name"],
                 "input_shape": prep["input_shape"],
+                "keep_layout": prep["layout"]["keep"],
                 "out_tflite": str(tflite),
             },
         )
@@ -267,10 +287,12 @@ def _convert(
             },
         )
         report["calibration_samples"] = prep["calibration_samples"]
-        source_layout, input_layout = layouts(
-            len(prep["input_shape"]), tf_info["layout"] == "channels_last"
-        )
+        if tf_info["layout"] == "channels_last":
+            source_layout, input_layout = layouts(len(prep["input_shape"]), True)
+        else:  # the device input is the model's own
+            source_layout = input_layout = prep["layout"]["name"]
         report["source_input_shape"] = prep["input_shape"]
+        report["input_layout_why"] = prep["layout"]["why"]
     arena = pipe.finish_arena(workers[-1])
     for key in ("peak_rss_mb", "seconds"):
         checks.pop(key, None)
@@ -282,6 +304,7 @@ def _convert(
             "tflite_sha256": _sha256(tflite),
             "arena_bytes_host": arena,
             "arena_breakdown": pipe.arena_breakdown,
+            "warnings": pipe.warnings,
             "input_layout": input_layout,
             "source_layout": source_layout,
         }

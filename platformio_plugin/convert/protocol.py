@@ -37,6 +37,7 @@ class ConversionRequest:
     min_calibration_samples: int = 10
     max_accuracy_drop: Optional[float] = None  # percentage points; None = report only
     golden_vectors: int = 4
+    input_layout: str = "auto"  # auto | keep | nchw (custom_tinyml_input_layout)
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,25 @@ def test_unreadable_keras_file_is_named(tmp_path: Path, toycar: Path) -> None:
     assert "damaged.h5 is not a Keras model" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_calibration_range_far_from_the_validation_data_is_warned(
+    tmp_path: Path, shared_models: Path, toycar: Path
+) -> None:
+    """Calibration samples scaled 100x against the validation data (raw vs scaled features):
+    the conversion goes on but says so with both ranges."""
+    frames = np.load(toycar)
+    np.save(tmp_path / "raw.npy", frames * 100.0)
+    np.savez(tmp_path / "val.npz", x=frames)
+    proc = run_cli(
+        "convert", shared_models / AD / "ad01_fp32.tflite", "--calibration", tmp_path / "raw.npy",
+        "--validation", tmp_path / "val.npz", "--out", tmp_path / "out", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("Warning! TinyML: ")]
+    assert len(lines) == 1, proc.stdout
+    lo, hi = float(frames.min()), float(frames.max())
+    assert f"span [{lo * 100:.4g}, {hi * 100:.4g}] but the validation data span " in lines[0]
+    assert f"[{lo:.4g}, {hi:.4g}]" in lines[0], lines[0]
+    report = json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])["report"]
+    assert report["warnings"] == [lines[0].removeprefix("Warning! TinyML: ")]

@@ -150,3 +150,26 @@ def test_board_spec_from_manifest() -> None:
         },
     )
     assert spec == BoardSpec("pico", "cortex-m0plus", "rp2040", 2097152, 262144)
+
+
+def test_a_new_conversion_names_what_changed_since_the_last(tmp_path: Path) -> None:
+    """The build says which input of a model changed, from the stamp of its last conversion."""
+    from platformio_plugin import cache
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "kws.onnx").write_bytes(b"model")
+    (models / "kws.calibration.npy").write_bytes(b"first")
+    config = _load(tmp_path)
+    about = cache.conversion_about(config.models[0], config)
+    assert cache.what_changed(config, about) == []  # never converted: nothing to compare
+    entry = cache.entry_dir(config, cache.conversion_key(config.models[0], config))
+    entry.mkdir(parents=True)
+    cache.write_stamp(entry, "k", about)
+
+    (models / "kws.calibration.npy").write_bytes(b"second")
+    again = _load(tmp_path, input_layout="keep")
+    changed = cache.what_changed(again, cache.conversion_about(again.models[0], again))
+    assert changed == ["the calibration data", "custom_tinyml_input_layout"]
+    (models / "kws.calibration.npy").write_bytes(b"first")
+    assert cache.what_changed(config, cache.conversion_about(config.models[0], config)) == []

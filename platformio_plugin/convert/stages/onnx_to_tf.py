@@ -38,18 +38,21 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     name = str(request["input_name"])
     shape = [int(d) for d in request["input_shape"]]
     work = out_dir.parent
-    predicted = list(channels_last(shape))
+    keep = bool(request.get("keep_layout", False))
+    predicted = shape if keep else list(channels_last(shape))
     cind_file = work / "onnx2tf_cind.npy"
     sample = calib[:1].reshape(shape)
     if predicted != shape:
         sample = np.moveaxis(sample, 1, -1)
     np.save(cind_file, np.ascontiguousarray(sample, dtype=np.float32))
-    if len(shape) == 4 and predicted[-1] == 3:
+    if len(shape) == 4 and 3 in (shape[1], shape[-1]):
         # Our own samples stand in for onnx2tf's downloaded images (never the network).
+        image = sample if predicted[-1] == 3 else np.moveaxis(sample, 1, -1)
         np.save(
             Path.cwd() / ONNX2TF_SAMPLE_FILE,
-            np.repeat(np.ascontiguousarray(sample, dtype=np.float32), 20, axis=0),
+            np.repeat(np.ascontiguousarray(image, dtype=np.float32), 20, axis=0),
         )
+    recurrent = recurrent_ops(onnx_path)
     _seed()
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     import onnx2tf
@@ -63,6 +66,8 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
                 custom_input_op_name_np_data_path=[[name, str(cind_file), 0.0, 1.0]],
                 non_verbose=True,
                 disable_model_save=True,
+                keep_shape_absolutely_input_names=[name] if keep else None,
+                enable_rnn_unroll=bool(recurrent),
             )
         except SystemExit as exc:  # onnx2tf reports errors with sys.exit(1)
             print(buffer.getvalue())
@@ -80,7 +85,7 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     tf_shape = [int(d) if d is not None else 1 for d in model.inputs[0].shape]
     if tf_shape == shape:
         layout = "same"
-    elif tf_shape == predicted:
+    elif tf_shape == list(channels_last(shape)):
         layout = "channels_last"
     else:
         raise ConversionError(
@@ -88,7 +93,17 @@ def to_keras(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             "the calibration data to it.",
             "Please report this model.",
         )
-    return model, {"tf_input_shape": tf_shape, "layout": layout}
+    return model, {"tf_input_shape": tf_shape, "layout": layout, "unrolled": recurrent}
+
+
+def recurrent_ops(onnx_path: Path) -> list[str]:
+    """The ONNX LSTM / GRU / RNN nodes' op types. onnx2tf makes each a TensorFlow while loop,
+    which TensorFlow's int8 calibrator crashes on (SIGSEGV, TensorFlow 2.19); unrolled over
+    the model's fixed sequence length they quantize as plain ops TFLite Micro runs."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return sorted({n.op_type for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN")})
 
 
 def _last_error(text: str) -> str:
