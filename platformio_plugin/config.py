@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .convert.formats import MODEL_SUFFIXES, REFUSED_IN_MODELS_DIR, check_suffix
+from .convert.formats import MODEL_SUFFIXES, REFUSED_IN_MODELS_DIR, check_suffix, is_saved_model
 from .errors import ConfigError, ModelFileError
 from .names import c_identifier, check_cpp_name
 from .options import PREFIX, Options, parse_options
@@ -50,7 +50,7 @@ class ModelSpec:
 
     @property
     def fmt(self) -> str:
-        return self.path.suffix.lower()
+        return "saved_model" if self.path.is_dir() else self.path.suffix.lower()
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def discover_model_paths(
         paths = []
         for item in listed:
             path = (project_dir / Path(item).expanduser()).resolve()
-            if not path.is_file():
+            if not (path.is_file() or is_saved_model(path)):
                 raise ModelFileError(
                     f"Model file {item} (custom_tinyml_models in [env:{env_name}]) does not exist.",
                     f"Looked for {path}. Fix the path or put the model there.",
@@ -138,7 +138,11 @@ def discover_model_paths(
     if not folder.is_dir():
         return []
     wanted = MODEL_SUFFIXES + REFUSED_IN_MODELS_DIR
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in wanted)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if (p.is_file() and p.suffix.lower() in wanted) or is_saved_model(p)
+    )
 
 
 def _sidecar(

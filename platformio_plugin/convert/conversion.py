@@ -25,6 +25,7 @@ from .formats import (
     TORCH_SUFFIXES,
     check_model_file,
     is_float_tflite,
+    is_saved_model,
 )
 from .protocol import (
     GOLDEN_NAME,
@@ -191,8 +192,12 @@ def _convert(
     tflite = staging / TFLITE_NAME
     golden = staging / GOLDEN_NAME
     common: dict[str, Any] = {"label": model.name}
-    report: dict[str, Any] = {"model": str(model), "format": model.suffix}
-    if model.suffix == ".tflite" and not is_float_tflite(model):
+    saved_model = is_saved_model(model)
+    report: dict[str, Any] = {
+        "model": str(model),
+        "format": "saved_model" if saved_model else model.suffix,
+    }
+    if model.suffix == ".tflite" and not saved_model and not is_float_tflite(model):
         pipe = _Pipeline(python, work, log, 2)
         shutil.copyfile(model, tflite)
         workers.append(pipe.start_arena(tflite))
@@ -209,7 +214,7 @@ def _convert(
         rank = len(checks["io"]["input"]["shape"])
         source_layout, input_layout = layouts(rank, rank == 4)
         source_layout = input_layout
-    elif model.suffix in TF_FLOAT_SUFFIXES:
+    elif model.suffix in TF_FLOAT_SUFFIXES or saved_model:
         pipe, checks, prep = _tf_float(request, model, python, work, tflite, golden, log, workers)
         report["calibration_samples"] = prep["calibration_samples"]
         report["source_input_shape"] = prep["input_shape"]
@@ -327,7 +332,8 @@ def _tf_float(
 ) -> tuple[_Pipeline, dict[str, Any], dict[str, Any]]:
     """A Keras model or a float .tflite -> int8 with the user's calibration samples; the float
     .tflite is the reference the int8 model is compared with."""
-    keras = model.suffix in KERAS_SUFFIXES
+    saved_model = is_saved_model(model)
+    keras = model.suffix in KERAS_SUFFIXES or saved_model
     pipe = _Pipeline(python, work, log, 4 + (1 if keras else 0))
     common: dict[str, Any] = {"label": model.name}
     float_tflite = work / "float.tflite"
@@ -335,7 +341,7 @@ def _tf_float(
     if keras:
         pipe.step(
             "keras_to_tflite",
-            "Keras -> float TFLite",
+            f"{'SavedModel' if saved_model else 'Keras'} -> float TFLite",
             {**common, "model": str(model), "out_tflite": str(float_tflite)},
         )
     else:

@@ -37,8 +37,18 @@ _CONTENT_KINDS = {
 _ONNX_SECOND_FIELDS = (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)  # producer, graph, ...
 
 
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+def is_saved_model(path: Path) -> bool:
+    """A TensorFlow SavedModel: a folder holding saved_model.pb (quantized like Keras)."""
+    return path.is_dir() and (path / SAVED_MODEL_FILE).is_file()
+
+
 def check_suffix(path: Path, shown: str) -> None:
     """Refuse a file whose extension names a format the plugin does not read."""
+    if is_saved_model(path):
+        return
     suffix = path.suffix.lower()
     if suffix in MODEL_SUFFIXES:
         return
@@ -100,6 +110,14 @@ def is_float_tflite(model: Path) -> bool:
 
 def check_model_file(model: Path) -> None:
     """Everything that can be refused about a model file without converting it."""
+    if model.is_dir():
+        if is_saved_model(model):
+            return
+        raise ModelFileError(
+            f"{model} is a folder without {SAVED_MODEL_FILE}: not a TensorFlow SavedModel.",
+            "Give the SavedModel folder itself (tf.saved_model.save / model.export), or a "
+            "model file.",
+        )
     if not model.is_file():
         raise ModelFileError(f"Model file {model} not found.", "Check the path.")
     check_suffix(model, str(model))

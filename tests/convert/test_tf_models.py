@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers.convert import DATA, convert_json, run_cli
+from helpers.convert import DATA, convert_json, run_cli, run_converter_script
 
 from platformio_plugin.analysis.tflite_reader import parse_tflite
 
@@ -146,3 +146,33 @@ def test_calibration_range_far_from_the_validation_data_is_warned(
     assert f"[{lo:.4g}, {hi:.4g}]" in lines[0], lines[0]
     report = json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])["report"]
     assert report["warnings"] == [lines[0].removeprefix("Warning! TinyML: ")]
+
+
+MAKE_SAVED_MODEL = """\
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+tf.keras.utils.set_random_seed(5)
+inp = tf.keras.Input((20,), name="features")
+x = tf.keras.layers.Dense(16, activation="relu")(inp)
+model = tf.keras.Model(inp, tf.keras.layers.Dense(3, activation="softmax")(x))
+model.export(sys.argv[1] + "/gesture")  # a SavedModel folder with a serving signature
+np.save(sys.argv[1] + "/gesture.calibration.npy",
+        np.random.default_rng(5).normal(size=(50, 20)).astype(np.float32))
+print(json.dumps("ok"))
+"""
+
+
+def test_saved_model_folder_is_quantized(tmp_path: Path, converter_python: Path) -> None:
+    run_converter_script(converter_python, MAKE_SAVED_MODEL, tmp_path)
+    assert (tmp_path / "gesture/saved_model.pb").is_file()
+    result = convert_json(
+        tmp_path / "gesture", "--calibration", tmp_path / "gesture.calibration.npy",
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    report = result["report"]
+    assert report["format"] == "saved_model" and "keras_to_tflite" in report["stages"]
+    assert _int8_ops(result) == {"FULLY_CONNECTED", "SOFTMAX"}
+    assert report["io"]["input"]["shape"] == [1, 20]
+    assert report["top1_agreement"] >= 90.0, report

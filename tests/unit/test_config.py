@@ -173,3 +173,16 @@ def test_a_new_conversion_names_what_changed_since_the_last(tmp_path: Path) -> N
     assert changed == ["the calibration data", "custom_tinyml_input_layout"]
     (models / "kws.calibration.npy").write_bytes(b"first")
     assert cache.what_changed(config, cache.conversion_about(config.models[0], config)) == []
+
+
+def test_a_savedmodel_folder_in_models_is_a_model(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    (models / "gesture/variables").mkdir(parents=True)
+    (models / "gesture/saved_model.pb").write_bytes(b"x")
+    (models / "calibration").mkdir()  # an image folder: not a model
+    (models / "gesture.calibration.npy").write_bytes(b"x")
+    config = _load(tmp_path)
+    assert [(m.name, m.fmt) for m in config.models] == [("gesture", "saved_model")]
+    assert config.models[0].calibration == models / "gesture.calibration.npy"
+    listed = _load(tmp_path, models="models/gesture")
+    assert listed.models[0].path == models / "gesture"

@@ -36,7 +36,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def keras_to_tflite(request: dict[str, Any]) -> dict[str, Any]:
-    """``model`` (.h5 / .keras) -> ``out_tflite``, float32, as TFLiteConverter makes it."""
+    """``model`` (.h5 / .keras / SavedModel folder) -> ``out_tflite``, float32, as
+    TFLiteConverter makes it."""
+    if Path(request["model"]).is_dir():
+        return _saved_model_to_tflite(request)
     if str(request["model"]).lower().endswith(".h5"):
         # An .h5 was written by Keras 2: its own loader (tf_keras) rebuilds the graph it was
         # trained as (Keras 3 turns a folded BatchNormalization into an extra ADD per layer).
@@ -70,6 +73,23 @@ def keras_to_tflite(request: dict[str, Any]) -> dict[str, Any]:
         ) from None
     Path(request["out_tflite"]).write_bytes(data)
     return {"keras": keras}
+
+
+def _saved_model_to_tflite(request: dict[str, Any]) -> dict[str, Any]:
+    import tensorflow as tf
+
+    label = str(request["label"])
+    try:
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(request["model"]))
+        data = converter.convert()
+    except Exception as exc:
+        raise ConversionError(
+            f"TFLiteConverter could not convert the SavedModel {label}: {_first_line(exc)}",
+            "Save the model with one serving signature of one input "
+            "(tf.saved_model.save / model.export), using ops TFLite has.",
+        ) from None
+    Path(request["out_tflite"]).write_bytes(data)
+    return {"keras": ""}
 
 
 def prepare_tflite(request: dict[str, Any]) -> dict[str, Any]:
