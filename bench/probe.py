@@ -1,7 +1,7 @@
 """Benchmark 6: what the build's probe costs.
 
-On examples/mnist-pytorch (emulated Cortex-M4), with the conversion and the TFLM archive
-already cached, so that only what the probe adds differs:
+On examples/mnist-pytorch (emulated Cortex-M4; quick mode: hello_world instead), with the
+conversion and the TFLM archive already cached, so that only what the probe adds differs:
   first build: `pio run` after deleting the env's build folder and the probe's result cache,
     A with the probe (default), B with `custom_tinyml_probe = no`;
   build after a clean: `pio run` after deleting the env's build folder only (the probe's
@@ -19,12 +19,15 @@ from typing import Any
 
 from . import common
 from .common import Context, must
+from .first_build import quick_project
 
 ENV = "mps2-an386"
 
 
 def _project(ctx: Context, name: str, probe: bool) -> Path:
-    project = common.copy_example(common.MNIST, ctx.out / "probe" / name)
+    dest = ctx.out / "probe" / name
+    # Quick mode: hello_world, whose TFLM library the first-build benchmark made already.
+    project = quick_project(dest) if ctx.quick else common.copy_example(common.MNIST, dest)
     if not probe:
         ini = project / "platformio.ini"
         ini.write_text(ini.read_text().replace("[env]\n", "[env]\ncustom_tinyml_probe = no\n", 1))
@@ -69,7 +72,8 @@ def run(ctx: Context) -> dict[str, Any]:
         lambda: again(with_probe, "probe"), lambda: again(without, "no-probe"), runs,
         warmup=not ctx.quick,
     )  # fmt: skip
-    if "probe: running digits_cnn" not in outputs.get("probe", ""):
+    model = "hello_world_int8" if ctx.quick else "digits_cnn"
+    if f"probe: running {model}" not in outputs.get("probe", ""):
         raise SystemExit("bench: the first build with the probe did not run it")
     if "results of the emulated cortex-m4 reused" not in outputs.get("clean-probe", ""):
         raise SystemExit("bench: the build after a clean did not reuse the probe's result")
