@@ -136,7 +136,8 @@ def conversion_about(spec: ModelSpec, config: PluginConfig) -> dict[str, Any]:
     parts = {name: fingerprint({name: path}, {}) for name, path in inputs.items()}
     parts.update({name: fingerprint({}, {name: value}) for name, value in settings.items()})
     parts["plugin"] = __version__
-    return {"model": str(spec.path), "parts": parts}
+    # Project-relative: a stamp holds no machine path, so entries stay byte-identical.
+    return {"model": config.display(spec.path), "parts": parts}
 
 
 def what_changed(config: PluginConfig, about: Mapping[str, Any]) -> list[str]:

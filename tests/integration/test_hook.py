@@ -112,7 +112,8 @@ def test_convert_once_then_nothing(tmp_path: Path, shared_models: Path) -> None:
     )
     changed = run_pio(["run", "-e", "host", "-t", "exec"], project)
     assert changed.returncode == 0, changed.stdout
-    assert "net.tflite changed -> converting" in changed.stdout
+    # The build names what changed since the model's last conversion.
+    assert "models/net.tflite: the model file changed -> converting" in changed.stdout
     compiled = _compiled(changed.stdout)
     assert any(c.endswith("src/main.o") for c in compiled), compiled
     assert not any(c.endswith("src/other.o") for c in compiled), compiled
