@@ -279,18 +279,11 @@ def _convert(
         checks = pipe.step(
             "checks",
             "checks",
-            {
-                **common,
-                "tflite": str(tflite),
-                "onnx": str(work / "model.onnx"),
-                "compare_x": str(work / "compare_x.npy"),
-                "compare_y": str(work / "compare_y.npy") if prep["labels"] else None,
-                "layout": tf_info["layout"],
-                "out_golden": str(golden),
-                "golden_vectors": request.golden_vectors,
-                "max_accuracy_drop": request.max_accuracy_drop,
-            },
-        )
+            _checks_request(
+                request, model, tflite, golden, work, prep["labels"],
+                {"onnx": str(work / "model.onnx"), "layout": tf_info["layout"]},
+            ),
+        )  # fmt: skip
         report["calibration_samples"] = prep["calibration_samples"]
         if tf_info["layout"] == "channels_last":
             source_layout, input_layout = layouts(len(prep["input_shape"]), True)
@@ -373,19 +366,35 @@ def _tf_float(
     checks = pipe.step(
         "checks",
         "checks",
-        {
-            **common,
-            "tflite": str(tflite),
-            "float_tflite": str(float_tflite),
-            "compare_x": str(work / "compare_x.npy"),
-            "compare_y": str(work / "compare_y.npy") if prep["labels"] else None,
-            "layout": "same",
-            "out_golden": str(golden),
-            "golden_vectors": request.golden_vectors,
-            "max_accuracy_drop": request.max_accuracy_drop,
-        },
-    )
+        _checks_request(
+            request, model, tflite, golden, work, prep["labels"],
+            {"float_tflite": str(float_tflite), "layout": "same"},
+        ),
+    )  # fmt: skip
     return pipe, checks, prep
+
+
+def _checks_request(
+    request: ConversionRequest,
+    model: Path,
+    tflite: Path,
+    golden: Path,
+    work: Path,
+    labels: bool,
+    reference: dict[str, Any],
+) -> dict[str, Any]:
+    """The checks step's request: the int8 model against its float ``reference`` (the ONNX
+    or the float .tflite, and how the int8 input is laid out) on the held-out samples."""
+    return {
+        "label": model.name,
+        "tflite": str(tflite),
+        "compare_x": str(work / "compare_x.npy"),
+        "compare_y": str(work / "compare_y.npy") if labels else None,
+        "out_golden": str(golden),
+        "golden_vectors": request.golden_vectors,
+        "max_accuracy_drop": request.max_accuracy_drop,
+        **reference,
+    }
 
 
 def _abs_class(spec: Optional[str]) -> Optional[str]:
