@@ -1,10 +1,14 @@
-"""The isolated converter environment (standard library only).
+"""The isolated converter environments (standard library only).
 
 PlatformIO's own Python has no torch / onnx / tensorflow. Conversion runs in a
 separate virtual environment made from ``requirements.txt`` (exact pins) under
-``<core_dir>/tinyml/converter-<sha256(requirements)[:12]>/``. It is built in a
-temporary directory next to its final place and renamed into place only when
-complete, so an interrupted install never leaves a half-made environment.
+``<core_dir>/tinyml/converter-<sha256(requirements)[:12]>/``. The LiteRT Torch
+exporter (PyTorch -> float .tflite, a second route for PyTorch models) pins other
+LiteRT versions than the converter, so it has an environment of its own, made the
+same way from ``requirements-litert-torch.txt`` under ``litert-torch-<hash>/`` when
+a model first takes that route. Each is built in a temporary directory next to its
+final place and renamed into place only when complete, so an interrupted install
+never leaves a half-made environment.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -23,10 +28,33 @@ from .. import files
 from ..errors import ConverterEnvironmentError
 
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+LITERT_TORCH_REQUIREMENTS = Path(__file__).with_name("requirements-litert-torch.txt")
 COMPLETE_MARKER = ".complete"
 PYTHON_VERSION = (3, 11)
 ENV_PYTHON = "PIO_TINYML_CONVERTER_PYTHON"
+ENV_LITERT_TORCH_PYTHON = "PIO_TINYML_LITERT_TORCH_PYTHON"
 ENV_WHEELHOUSE = "PIO_TINYML_WHEELHOUSE"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One pinned environment, made on first use under ``<core_dir>/tinyml/<prefix>-<hash>/``."""
+
+    prefix: str  # folder name before the requirements hash
+    requirements: Path  # exact pins
+    what: str  # as the build log names it
+    size: str  # what the one-time download comes to
+    override: str  # environment variable naming an existing environment's python
+
+
+CONVERTER = EnvSpec("converter", REQUIREMENTS, "model converter", "~2.2 GB", ENV_PYTHON)
+LITERT_TORCH = EnvSpec(
+    "litert-torch",
+    LITERT_TORCH_REQUIREMENTS,
+    "LiteRT Torch exporter",
+    "~2.1 GB",
+    ENV_LITERT_TORCH_PYTHON,
+)
 
 
 def default_core_dir() -> Path:
@@ -40,7 +68,12 @@ def requirements_hash(requirements: Path = REQUIREMENTS) -> str:
 
 
 def converter_dir(core_dir: Path, requirements: Path = REQUIREMENTS) -> Path:
-    return core_dir / "tinyml" / f"converter-{requirements_hash(requirements)}"
+    return env_dir(core_dir, CONVERTER, requirements)
+
+
+def env_dir(core_dir: Path, spec: EnvSpec, requirements: Optional[Path] = None) -> Path:
+    pins = requirements or spec.requirements
+    return core_dir / "tinyml" / f"{spec.prefix}-{requirements_hash(pins)}"
 
 
 def venv_python(venv: Path) -> Path:
@@ -51,21 +84,31 @@ def venv_python(venv: Path) -> Path:
 
 def ensure_converter_python(core_dir: Path, log: Callable[[str], None]) -> Path:
     """The python of a ready converter environment, creating it on first use."""
-    override = os.environ.get(ENV_PYTHON)
+    return ensure_env_python(CONVERTER, core_dir, log)
+
+
+def ensure_litert_torch_python(core_dir: Path, log: Callable[[str], None]) -> Path:
+    """The python of a ready LiteRT Torch environment, creating it on first use."""
+    return ensure_env_python(LITERT_TORCH, core_dir, log)
+
+
+def ensure_env_python(spec: EnvSpec, core_dir: Path, log: Callable[[str], None]) -> Path:
+    """The python of the ready environment ``spec``, creating it on first use."""
+    override = os.environ.get(spec.override)
     if override:
         python = Path(override)
         if not python.is_file():
             raise ConverterEnvironmentError(
-                f"{ENV_PYTHON} points at {python}, which does not exist.",
-                f"Point it at the python of an environment made from {REQUIREMENTS.name}, "
+                f"{spec.override} points at {python}, which does not exist.",
+                f"Point it at the python of an environment made from {spec.requirements.name}, "
                 "or unset it to let pio-tinyml create one.",
             )
         return python
-    target = converter_dir(core_dir.resolve())
+    target = env_dir(core_dir.resolve(), spec)
     python = venv_python(target)
     if (target / COMPLETE_MARKER).is_file() and python.is_file():
         return python
-    _create(target, log)
+    _create(spec, target, log)
     return python
 
 
@@ -92,25 +135,25 @@ def pip_install_command(python: Path, requirements: Path, wheelhouse: Optional[s
     return cmd + ["-r", str(requirements)]
 
 
-def _create(target: Path, log: Callable[[str], None]) -> None:
+def _create(spec: EnvSpec, target: Path, log: Callable[[str], None]) -> None:
     files.clear_stale_staging(target)  # leftovers of an interrupted install
     started = time.monotonic()
-    log("TinyML: setting up the model converter (one time, ~2.2 GB) ...")
+    log(f"TinyML: setting up the {spec.what} (one time, {spec.size}) ...")
     staging = files.staging_dir(target)
     try:
         _run(
             [find_base_python(), "-m", "venv", str(staging)],
-            "creating the converter virtual environment",
-            staging,
+            f"creating the {spec.what}'s virtual environment",
+            spec.requirements,
         )
         _run(
             pip_install_command(
-                venv_python(staging), REQUIREMENTS, os.environ.get(ENV_WHEELHOUSE) or None
+                venv_python(staging), spec.requirements, os.environ.get(ENV_WHEELHOUSE) or None
             ),
-            "installing the converter packages",
-            staging,
+            f"installing the {spec.what}'s packages",
+            spec.requirements,
         )
-        files.write_atomic(staging / COMPLETE_MARKER, requirements_hash() + "\n")
+        files.write_atomic(staging / COMPLETE_MARKER, requirements_hash(spec.requirements) + "\n")
         # A venv records its own path in scripts and pyvenv.cfg; renaming keeps
         # `python -m ...` working, which is all pio-tinyml uses.
         files.publish_dir(staging, target)
@@ -118,7 +161,7 @@ def _create(target: Path, log: Callable[[str], None]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log(f"TinyML: converter ready in {target} - done in {time.monotonic() - started:.0f} s")
+    log(f"TinyML: {spec.what} ready in {target} - done in {time.monotonic() - started:.0f} s")
 
 
 def _fix_paths(old: Path, new: Path) -> None:
@@ -134,7 +177,7 @@ def _fix_paths(old: Path, new: Path) -> None:
             path.write_text(text.replace(old_s, new_s))
 
 
-def _run(cmd: list[str], what: str, staging: Path) -> None:
+def _run(cmd: list[str], what: str, requirements: Path) -> None:
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode == 0:
         return
@@ -145,12 +188,12 @@ def _run(cmd: list[str], what: str, staging: Path) -> None:
     if wheelhouse:
         fix = (
             f"{ENV_WHEELHOUSE}={wheelhouse} lacks a wheel for {package or 'a package'}: fill it "
-            f"on a connected machine with `pip download -r {REQUIREMENTS.name} -d <folder>`."
+            f"on a connected machine with `pip download -r {requirements.name} -d <folder>`."
         )
     else:
         fix = (
             f"Check network access to PyPI or set {ENV_WHEELHOUSE} to a folder of wheels for "
-            f"{REQUIREMENTS.name}."
+            f"{requirements.name}."
         )
     raise ConverterEnvironmentError(
         f"Failed {what}{where}: {line}", f"{fix} Command: {' '.join(cmd)}"
