@@ -28,5 +28,8 @@ cpu = board.get("build.cpu", "")
 choice = choose_kernels(board=env.subst("$BOARD"), cpu=cpu, option="cmsis-nn")  # noqa: F821
 extra = [e for e in (projenv,) if e is not None]
 tflm_build.add_tflm_library(env, ops=ops, choice=choice, project_envs=extra)  # noqa: F821
-runtime = env.BuildLibrary("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")  # noqa: F821
+# the runtime's sources include each other as "tinyml/..." (the library's src/ folder)
+runtime_env = env.Clone()  # noqa: F821
+runtime_env.AppendUnique(CPPPATH=[REPO + "/src"])
+runtime = runtime_env.BuildLibrary("$BUILD_DIR/tinyml-runtime", REPO + "/src/tinyml")
 env.Prepend(LIBS=[runtime])  # noqa: F821
