@@ -171,6 +171,7 @@ def codegen_digest() -> str:
     digest = hashlib.sha256()
     paths = [PACKAGE / rel for rel in CODEGEN_FILES]
     paths += sorted((PACKAGE / "codegen" / "templates").glob("*.tmpl"))
+    paths += sorted((PACKAGE / "aot").rglob("*.py"))  # the ahead-of-time generator
     for path in paths:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

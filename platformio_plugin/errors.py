@@ -63,6 +63,18 @@ class UnsupportedOpsError(TinyMLError):
         self.offenders = list(offenders)
 
 
+class AotUnsupportedError(TinyMLError):
+    """The ahead-of-time generator has no code for some nodes of a model; lists every one."""
+
+    def __init__(self, model: str, offenders: Sequence[tuple[int, str, str]]) -> None:
+        lines = ", ".join(f"{op} (node {node}: {why})" for node, op, why in offenders)
+        super().__init__(
+            f"{model}: custom_tinyml_runtime = aot cannot generate code for {lines}",
+            "Use the interpreter runtime for this model (custom_tinyml_runtime = tflm).",
+        )
+        self.offenders = list(offenders)
+
+
 class BudgetError(TinyMLError):
     """Model flash or arena RAM exceeds what the selected board has."""
 

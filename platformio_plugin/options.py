@@ -169,11 +169,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "runtime",
-        "tflm | none",
-        values.choice("tflm", "none"),
+        "tflm | aot | none",
+        values.choice("tflm", "aot", "none"),
         "tflm",
-        "tflm: build and link TFLite Micro (+ CMSIS-NN) for the env's ops. none: only "
-        "generate the model headers, for projects that bring their own TFLM library.",
+        "tflm: build and link TFLite Micro (+ CMSIS-NN) for the env's ops. aot: generate "
+        "each model as C++ that calls CMSIS-NN node by node over a statically planned "
+        "arena (no interpreter; Arm Cortex-M without Helium). none: only generate the model "
+        "headers, for projects that bring their own TFLM library.",
         "none",
     ),
     Option(

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import cache, files
 from .config import ModelSpec, PluginConfig
 from .convert.protocol import ConversionRequest
 from .probe.cores import HOST_MARGIN_PERCENT, probe_core, why_not_probed
 from .results import ConversionEntry, PreparedEnv, PreparedModel
+
+if TYPE_CHECKING:
+    from .analysis.facts import ModelFacts
+    from .codegen.model_files import AotLayout
 
 Log = Callable[[str], None]
 
@@ -50,13 +54,18 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
         )  # fmt: skip
         for i, (spec, key, entry) in enumerate(zip(config.models, conv_keys, entries))
     ]
+    aot_files = None
+    if config.options.runtime == "aot":
+        model_facts, aot_files = ahead_of_time(config, model_facts)
     models = tuple(facts.prepared_model(f, e) for f, e in zip(model_facts, entries))
     if models:  # with a probe, RAM is checked once the arena is measured
         budget.check_env(
             config, [budget.ModelCost(m.name, m.flash, 0 if probed else m.arena) for m in models]
         )
-    texts = env_files.render_env_files(model_facts, entries, gen_key)
-    if probed is None:
+    texts = env_files.render_env_files(model_facts, entries, gen_key, aot_files)
+    if aot_files is not None:
+        texts.update(env_files.render_planned_arenas(model_facts))
+    elif probed is None:
         texts.update(env_files.render_estimated_arenas(model_facts, HOST_MARGIN_PERCENT))
     cache.clear_stamp(out_dir)
     keep = {f"tinyml/{m.name}_arena.h" for m in models} if probed else set()
@@ -70,16 +79,39 @@ def prepare_env(config: PluginConfig, *, core_dir: Path, log: Log) -> PreparedEn
     cache.write_manifest(prepared)
     cache.write_stamp(out_dir, gen_key)
     log_models(models, log, probed)
-    if probed is None and models and config.options.arena_size is None:
+    if probed is None and models and config.options.arena_size is None and aot_files is None:
         log(estimate_warning(config))
     if written:
         log(f"generated {len(written)} file(s) in {config.display(out_dir)}")
     return prepared
 
 
+def ahead_of_time(
+    config: PluginConfig, model_facts: list[ModelFacts]
+) -> tuple[list[ModelFacts], dict[str, tuple[AotLayout, str]]]:
+    """custom_tinyml_runtime = aot: each model's generated source; kArenaSize is its plan's
+    peak."""
+    from .aot import generate_env
+    from .codegen.model_files import AotLayout, banner
+
+    banners = [
+        banner(f.source, f.fingerprint, f"Model `{f.name}`: ahead-of-time code (CMSIS-NN calls).")
+        for f in model_facts
+    ]
+    planned, generated = generate_env(config, model_facts, banners)
+    files = {
+        m.name: (AotLayout(m.arena_size, m.input_offset, m.output_offset), m.source)
+        for m in generated
+    }
+    return planned, files
+
+
 def probed_core(config: PluginConfig) -> str | None:
-    """The core the build's probe emulates for this env, None when it runs no probe."""
-    if config.options.runtime == "none" or config.options.probe == "no" or not config.models:
+    """The core the build's probe emulates for this env, None when it runs no probe (the
+    probe runs TFLM's interpreter: not for the ahead-of-time runtime)."""
+    if config.options.runtime in ("none", "aot") or config.options.probe == "no":
+        return None
+    if not config.models:
         return None
     return probe_core(config.board.cpu, config.board.fpu)
 

@@ -223,3 +223,74 @@ def parse_tflite(data: bytes, name: str = "model") -> TFLiteModel:
             f"{name} is a damaged TFLite file ({exc}).",
             "Re-export the model; a truncated download or copy is the usual cause.",
         ) from None
+
+
+# One scalar field of an operator's builtin options table: (name, struct format, default).
+OptionField = tuple[str, str, float]
+
+
+@dataclass(frozen=True)
+class ModelDetails:
+    """What code generation needs beyond `TFLiteModel`: each tensor's constant bytes and
+    quantized dimension, each operator's builtin option values (main subgraph)."""
+
+    buffers: tuple[bytes, ...]  # per tensor: its constant data, b"" for activations
+    quantized_dimension: tuple[int, ...]  # per tensor
+    options: tuple[dict[str, float], ...]  # per operator, by the caller's field names
+
+
+def read_details(
+    data: bytes,
+    option_fields: dict[int, tuple[OptionField, ...]],
+    name: str = "model",
+) -> ModelDetails:
+    """Constant data, quantized dimensions and builtin options (``option_fields``: builtin
+    code -> the fields of its options table, in schema order) of a model `parse_tflite`
+    accepted."""
+    buf = _Buf(data)
+    try:
+        root = buf.u32(0)
+        buffer_data = []
+        for table in buf.tables(root, 4):
+            start, length = buf.vector(table, 0)
+            offset, size = buf.scalar(table, 1, "<Q"), buf.scalar(table, 2, "<Q")
+            if length:
+                buffer_data.append(data[start : start + length])
+            elif offset > 1 and size:  # stored after the flatbuffer (models over 2 GB)
+                buffer_data.append(data[offset : offset + size])
+            else:
+                buffer_data.append(b"")
+        codes = []
+        for table in buf.tables(root, 1):
+            codes.append(max(buf.scalar(table, 0, "<b"), buf.scalar(table, 3, "<i")))
+        main = buf.tables(root, 2)[0]
+        tensors = buf.tables(main, 0)
+        constant = []
+        dimension = []
+        for table in tensors:
+            index = buf.scalar(table, 2, "<I")
+            constant.append(buffer_data[index] if index < len(buffer_data) else b"")
+            quant = buf.ref(table, 4)
+            dimension.append(0 if quant is None else buf.scalar(quant, 6, "<i"))
+        options: list[dict[str, float]] = []
+        for table in buf.tables(main, 3):
+            fields = option_fields.get(codes[buf.scalar(table, 0, "<I")], ())
+            values: dict[str, float] = {}
+            opts = buf.ref(table, 4)
+            for slot, (field, fmt, default) in enumerate(fields):
+                if opts is None:
+                    values[field] = default
+                elif fmt == "<f":
+                    pos = buf.field_pos(opts, slot)
+                    values[field] = (
+                        default if pos is None else struct.unpack_from("<f", data, pos)[0]
+                    )
+                else:
+                    values[field] = buf.scalar(opts, slot, fmt, int(default))
+            options.append(values)
+        return ModelDetails(tuple(constant), tuple(dimension), tuple(options))
+    except (ValueError, IndexError, struct.error) as exc:
+        raise ModelFileError(
+            f"{name} is a damaged TFLite file ({exc}).",
+            "Re-export the model; a truncated download or copy is the usual cause.",
+        ) from None

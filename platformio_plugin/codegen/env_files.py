@@ -16,11 +16,16 @@ def render_env_files(
     facts_list: Sequence[ModelFacts],
     entries: Sequence[ConversionEntry],
     gen_key: str,
+    aot: Optional[Mapping[str, tuple[model_files.AotLayout, str]]] = None,
 ) -> dict[str, str]:
-    """Relative path -> text for every file of the env."""
+    """Relative path -> text for every file of the env. ``aot``: model name -> (arena layout,
+    source text) of its ahead-of-time code (custom_tinyml_runtime = aot)."""
     out: dict[str, str] = {}
     for facts, entry in zip(facts_list, entries):
-        out[f"tinyml/{facts.name}.h"] = model_files.render_model_header(facts)
+        layout, aot_source = aot[facts.name] if aot else (None, "")
+        out[f"tinyml/{facts.name}.h"] = model_files.render_model_header(facts, layout)
+        if aot_source:
+            out[f"tinyml/{facts.name}_aot.cc"] = aot_source
         out[f"tinyml/{facts.name}.cc"] = model_files.render_model_source(facts)
         if entry.golden_inputs:
             out[f"tinyml/{facts.name}_golden.h"] = model_files.render_golden_header(
@@ -47,6 +52,22 @@ def render_estimated_arenas(
             if facts.arena_forced
             else f"Estimated: TFLM's interpreter on the host, for this word size, + "
             f"{margin_percent} %; not measured on this core."
+        )
+        out[f"tinyml/{facts.name}_arena.h"] = model_files.render_arena_header(
+            facts.name, facts.source, facts.fingerprint, facts.arena_size, how
+        )
+    return out
+
+
+def render_planned_arenas(facts_list: Sequence[ModelFacts]) -> dict[str, str]:
+    """``tinyml/<name>_arena.h`` of the ahead-of-time runtime: the static plan's peak (or
+    custom_tinyml_arena_size, as given)."""
+    out: dict[str, str] = {}
+    for facts in facts_list:
+        how = (
+            "custom_tinyml_arena_size, as set in platformio.ini"
+            if facts.arena_forced
+            else "Planned at build time: the peak of the ahead-of-time code's static arena plan."
         )
         out[f"tinyml/{facts.name}_arena.h"] = model_files.render_arena_header(
             facts.name, facts.source, facts.fingerprint, facts.arena_size, how

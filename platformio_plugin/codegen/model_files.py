@@ -93,6 +93,15 @@ def int8_only_ops(model: TFLiteModel) -> set[str]:
 
 
 @dataclass(frozen=True)
+class AotLayout:
+    """Where the ahead-of-time code keeps the model's input and output in its arena."""
+
+    arena_size: int
+    input_offset: int
+    output_offset: int
+
+
+@dataclass(frozen=True)
 class ResolverCall:
     """One registration on the generated resolver."""
 
@@ -142,7 +151,9 @@ def _labels_body(labels: Sequence[str]) -> str:
     return f"static const char* const labels[] = {{{listed}}}; return labels;"
 
 
-def render_model_header(facts: ModelFacts) -> str:
+def render_model_header(facts: ModelFacts, aot: Optional[AotLayout] = None) -> str:
+    """``aot``: the arena plan of the model's ahead-of-time code, when the build generates
+    it (custom_tinyml_runtime = aot)."""
     model = facts.model
     calls = resolver_calls(model, facts.int8_registrations)
     first_input = model.tensor(model.inputs[0])
@@ -170,6 +181,17 @@ def render_model_header(facts: ModelFacts) -> str:
         input_type=_ctype(first_input),
         output_type=_ctype(first_output),
         register_ops=_block("register_op", ({"call": c.call, "op": c.op} for c in calls)),
+        aot_block=(
+            ""
+            if aot is None
+            else _render(
+                "aot_header_block",
+                name=facts.name,
+                arena_size=aot.arena_size,
+                input_offset=aot.input_offset,
+                output_offset=aot.output_offset,
+            )
+        ),
     )
 
 

@@ -97,9 +97,15 @@ def skip_runtime(env: Any) -> None:
     env["SRC_FILTER"] = ["-<*>"]
 
 
-def build_model_data(env: Any, generated_dir: Path) -> None:
-    """The generated model .cc files as a small library the program links."""
-    lib = env.BuildLibrary(str(generated_dir.parent / "tinyml-models"), str(generated_dir))
+def build_model_data(env: Any, generated_dir: Path, includes: Any = None) -> None:
+    """The generated model .cc files as a small library the program links; ``includes``:
+    the CMSIS-NN library's include folders, which the ahead-of-time sources need (only they
+    get them: a framework's own CMSIS stays unshadowed elsewhere)."""
+    build_env = env
+    if includes:
+        build_env = env.Clone()
+        build_env.AppendUnique(CPPPATH=list(includes))
+    lib = build_env.BuildLibrary(str(generated_dir.parent / "tinyml-models"), str(generated_dir))
     env.Append(LIBS=[lib])
 
 
@@ -174,10 +180,11 @@ def register_targets(env: Any, config: PluginConfig, prepared: PreparedEnv | Non
     )
 
 
-def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv) -> None:
-    """TFLM + kernels for exactly the env's ops, built with the board's own flags; on an Arm
-    Cortex-M env, the probe that measures each model on its core before anything else
-    compiles."""
+def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv) -> Any:
+    """TFLM + kernels for exactly the env's ops, built with the board's own flags (with
+    custom_tinyml_runtime = aot: CMSIS-NN alone); on an Arm Cortex-M env, the probe that
+    measures each model on its core before anything else compiles. Returns the library's
+    include folders."""
     from . import tflm_build
 
     linked = tflm_build.add_tflm_library(
@@ -190,6 +197,7 @@ def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: Prep
         project_envs=[e for e in envs if e is not env],
         option_dir=config.options.sources_dir,
         accept_other_version=config.options.allow_sources_mismatch,
+        aot=config.options.runtime == "aot",
     )
     core = pipeline.probed_core(config)
     if core is not None:
@@ -198,6 +206,7 @@ def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: Prep
         probe_build.add_probe(
             env, linked, config, prepared, core, Path(env.subst("$PROJECT_CORE_DIR")), say
         )
+    return linked.lib_env["CPPPATH"]
 
 
 def dump_ide_data(env: Any, projenv: Any) -> None:
@@ -246,12 +255,16 @@ def run(env: Any, projenv: Any = None) -> None:
         if config.options.runtime != "none":
             add_test_suite(env, config)
         register_targets(env, config, prepared)
-        if prepared.models:
-            build_model_data(env, config.generated_dir)
-        if config.options.runtime == "none" or not prepared.models:
-            skip_runtime(env)
+        if config.options.runtime == "aot" and prepared.models:
+            # The generated sources include CMSIS-NN: its folders come with its library.
+            build_model_data(env, config.generated_dir, link_runtime(env, envs, config, prepared))
         else:
-            link_runtime(env, envs, config, prepared)
+            if prepared.models:
+                build_model_data(env, config.generated_dir)
+            if config.options.runtime == "none" or not prepared.models:
+                skip_runtime(env)
+            else:
+                link_runtime(env, envs, config, prepared)
     except TinyMLError as error:
         fail(env, error)
         return

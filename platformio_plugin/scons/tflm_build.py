@@ -254,6 +254,7 @@ def add_tflm_library(
     project_envs: Iterable[Any] = (),
     option_dir: Optional[str] = None,
     accept_other_version: bool = False,
+    aot: bool = False,
 ) -> LinkedLibrary:
     """Build TFLM for ``ops`` into ``$BUILD_DIR/tinyml-tflm-<key>/`` and link it into ``env``,
     or link the archive a previous build made from the same inputs (the shared cache in
@@ -263,18 +264,22 @@ def add_tflm_library(
     ``kernel_opt`` the optimization flag of kernel and CMSIS-NN sources (the rest: ``-Os``);
     ``library_flags`` extra flags for the library alone. ``env`` and every env of
     ``project_envs`` get TFLM's public include folders and defines (``apply_public_flags``).
+    ``aot``: the ahead-of-time runtime's library, CMSIS-NN alone (``sel.cmsis_nn_only``).
     """
     ops = list(dict.fromkeys(ops))
     trees = resolve_trees(
         env, choice.kernels, option_dir=option_dir,
         accept_other_version=accept_other_version, log=log,
     )  # fmt: skip
-    build_dir = Path(env.subst("$BUILD_DIR")) / f"{LIBRARY_NAME}-{variant_key(choice, ops, trees)}"
+    variant = variant_key(choice, [*ops, "(aot)"] if aot else ops, trees)
+    build_dir = Path(env.subst("$BUILD_DIR")) / f"{LIBRARY_NAME}-{variant}"
     overlay_files = flatbuffers_patch.patched_headers(trees)  # parsed and applied once
     overlay = flatbuffers_patch.write_overlay(overlay_files, overlay_dir(env))
     selection = sel.select(
         trees, ops, choice.kernels, overlay_include=overlay, memo=build_dir / "cmsis-nn-files.json"
     )
+    if aot:
+        selection = sel.cmsis_nn_only(selection)
     lib_env = library_env(env, selection, library_flags)
 
     core_dir = env.subst("$PROJECT_CORE_DIR") if "PROJECT_CORE_DIR" in env else ""
@@ -310,6 +315,7 @@ def add_tflm_library(
             "board": str(env.subst("$BOARD")) if "BOARD" in env else "native",
             "cpu": choice.cpu, "kernels": choice.kernels, "kernel_opt": kernel_opt,
             "ops": sorted(set(ops)), "sources": selection.count(), "tflm": TFLM_COMMIT,
+            "aot": aot,
         }  # fmt: skip
         # SCons' own AddPostAction: PlatformIO's wrapper defers actions on files that do not
         # exist yet to the global env, where a cloned env's action would never run.
@@ -319,6 +325,12 @@ def add_tflm_library(
         publish = Action(_publish_action(cache_root, key, manifest, log), strfunction=_silent)
         Base.AddPostAction(lib_env, library, publish)
     env.Append(LIBS=library)
+    if aot:
+        log(
+            f"CMSIS-NN for the ahead-of-time code: {selection.count('cmsis-nn')} sources, "
+            f"no interpreter, {choice.summary}"
+        )
+        return LinkedLibrary(lib_env, library, key)
     log(
         f"TFLite Micro {TFLM_COMMIT[:8]}: {selection.count()} sources "
         f"({selection.count('runtime')} runtime, {selection.count('kernels')} kernels, "

@@ -17,6 +17,7 @@ Makefile (``tools/make/sources.inc``, ``ext_libs/cmsis_nn.inc``):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +273,14 @@ def select(
         ]
         defines += CMSIS_NN_INTERNAL_DEFINES
     return Selection(tuple(sources), tuple(includes), tuple(defines), kernels)
+
+
+def cmsis_nn_only(selection: Selection) -> Selection:
+    """The library of the ahead-of-time runtime (custom_tinyml_runtime = aot): CMSIS-NN's
+    sources the kernels of the same ops would reach, none of TFLM's (the generated code calls
+    CMSIS-NN directly; the linker keeps only the functions it calls)."""
+    sources = tuple(s for s in selection.sources if s.group == "cmsis-nn")
+    return dataclasses.replace(selection, sources=sources)
 
 
 def has_cmsis_nn_kernel(op: str) -> bool:

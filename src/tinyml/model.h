@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include <new>
+#include <type_traits>
 
 #include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
 #include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
@@ -38,6 +39,7 @@
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+#include "tinyml/aot_model.h"
 
 namespace tinyml {
 
@@ -45,14 +47,6 @@ namespace tinyml {
 void log_line(const char* format, ...);
 
 namespace detail {
-
-inline int8_t quantize_int8(float value, float scale, int32_t zero_point) {
-  const float scaled = value / scale;
-  long q = lroundf(scaled) + zero_point;
-  if (q < -128) q = -128;
-  if (q > 127) q = 127;
-  return static_cast<int8_t>(q);
-}
 
 inline size_t element_count(const TfLiteTensor* t) {
   size_t n = 1;
@@ -73,17 +67,25 @@ constexpr size_t kInterpreterArenaMinimum =
     15 + padded_size<tflite::SingleArenaBufferAllocator>() +
     padded_size<tflite::GreedyMemoryPlanner>() + padded_size<tflite::MicroAllocator>();
 
+// The generated struct says kAheadOfTime = true when the build generated the model's code
+// (custom_tinyml_runtime = aot): tinyml::Model<M> is then AotModel<M> (aot_model.h).
+template <class M, class = void>
+struct is_ahead_of_time : std::false_type {};
+template <class M>
+struct is_ahead_of_time<M, std::void_t<decltype(M::kAheadOfTime)>>
+    : std::integral_constant<bool, M::kAheadOfTime> {};
+
 }  // namespace detail
 
 template <class M>
-class Model {
+class InterpreterModel {
  public:
   static constexpr size_t kArenaSize = M::kArenaSize;
 
-  Model() = default;
-  Model(const Model&) = delete;
-  Model& operator=(const Model&) = delete;
-  ~Model() {
+  InterpreterModel() = default;
+  InterpreterModel(const InterpreterModel&) = delete;
+  InterpreterModel& operator=(const InterpreterModel&) = delete;
+  ~InterpreterModel() {
     if (interpreter_ != nullptr) interpreter_->~MicroInterpreter();
   }
 
@@ -253,5 +255,11 @@ class Model {
   const char* begin_error_ = nullptr;
   const char* error_ = "begin() was not called";
 };
+
+// One name for both runtimes: switching is the one option line in platformio.ini.
+template <class M, bool = detail::is_ahead_of_time<M>::value>
+class Model : public InterpreterModel<M> {};
+template <class M>
+class Model<M, true> : public AotModel<M> {};
 
 }  // namespace tinyml

@@ -1,0 +1,159 @@
+"""A model's ahead-of-time C++ source: every node's CMSIS-NN call with its parameters
+computed here, tensors at the offsets of one statically planned arena.
+
+``generate_model`` is pure: model bytes in, text and numbers out, byte-identical for the
+same input. The text comes from ``codegen/templates/aot_*.tmpl``; this module computes the
+values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from string import Template
+from typing import Iterable, Union
+
+from ..codegen.model_files import TEMPLATES
+from ..errors import AotUnsupportedError
+from .graph import Graph, read_graph
+from .ops import EMITTERS
+from .ops.common import Constant, NodeCode, Unsupported, shape_text, tensor_ref
+from .plan import Buffer, Plan, lifetimes, plan_arena
+
+VALUES_PER_ROW = 16
+
+
+@dataclass(frozen=True)
+class AotModel:
+    name: str
+    source: str  # tinyml/<name>_aot.cc
+    arena_size: int  # the plan's peak: kArenaSize
+    input_offset: int
+    output_offset: int
+    scratch_bytes: int  # the largest scratch buffer of a node
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / f"{name}.tmpl").read_text(encoding="utf-8"))
+
+
+def _render(name: str, /, **values: Union[str, int]) -> str:
+    return _template(name).substitute(values)
+
+
+def node_codes(graph: Graph, dsp: bool) -> list[NodeCode]:
+    """Each node's code; AotUnsupportedError naming every node without one."""
+    codes: list[NodeCode] = []
+    offenders: list[tuple[int, str, str]] = []
+    for node in graph.nodes:
+        emitter = EMITTERS.get(node.op)
+        if emitter is None:
+            offenders.append((node.index, node.op, "no generator for this op"))
+            continue
+        try:
+            codes.append(emitter(node, graph, dsp))
+        except Unsupported as why:
+            offenders.append((node.index, node.op, str(why)))
+    if offenders:
+        raise AotUnsupportedError(graph.name, offenders)
+    return codes
+
+
+def arena_buffers(graph: Graph, codes: list[NodeCode]) -> list[Buffer]:
+    activations = {
+        i
+        for node in graph.nodes
+        for i in (*node.inputs, *node.outputs)
+        if i >= 0 and not graph.tensor(i).is_constant
+    }
+    spans = lifetimes(
+        [(n.inputs, n.outputs) for n in graph.nodes], graph.inputs, graph.outputs, activations
+    )
+    buffers = [Buffer(f"t{t}", graph.tensor(t).elements, a, b) for t, (a, b) in spans.items()]
+    buffers += [Buffer(f"s{i}", c.scratch, i, i) for i, c in enumerate(codes) if c.scratch]
+    return buffers
+
+
+def _rows(values: Iterable[int]) -> str:
+    items = [str(v) for v in values]
+    rows = [items[i : i + VALUES_PER_ROW] for i in range(0, len(items), VALUES_PER_ROW)]
+    return "".join("    " + ", ".join(row) + ",\n" for row in rows)
+
+
+def _constant(constant: Constant) -> str:
+    return _render(
+        "aot_constant",
+        ctype=constant.ctype,
+        name=constant.name,
+        count=len(constant.values),
+        rows=_rows(constant.values),
+    )
+
+
+def _offsets(graph: Graph, plan: Plan, buffers: list[Buffer]) -> str:
+    lines = []
+    for buffer in buffers:
+        offset = plan.offsets[buffer.key]
+        if buffer.key.startswith("t"):
+            tensor = graph.tensor(int(buffer.key[1:]))
+            lines.append(
+                _render(
+                    "aot_offset",
+                    name=tensor_ref(tensor.index),
+                    offset=offset,
+                    what=f"tensor {tensor.index} {shape_text(tensor.shape)}, "
+                    f"{buffer.size} B, nodes {buffer.first}-{buffer.last}",
+                )  # fmt: skip
+            )
+        else:
+            lines.append(
+                _render(
+                    "aot_offset",
+                    name=f"kScratch{buffer.key[1:]}",
+                    offset=offset,
+                    what=f"scratch of node {buffer.key[1:]}, {buffer.size} B",
+                )
+            )
+    return "".join(lines)
+
+
+def generate_model(data: bytes, name: str, *, dsp: bool, banner: str) -> AotModel:
+    """The ahead-of-time source of one model for a core with (``dsp``) or without the DSP
+    extension."""
+    graph = read_graph(data, name)
+    codes = node_codes(graph, dsp)
+    buffers = arena_buffers(graph, codes)
+    plan = plan_arena(buffers)
+    nodes = []
+    checks = []
+    constants = []
+    for index, code in enumerate(codes):
+        values = dict(code.values)
+        values["scratch_ptr"] = f"arena + kScratch{index}" if code.scratch else "nullptr"
+        nodes.append(
+            _render(
+                "aot_node",
+                index=index,
+                summary=code.summary,
+                body=_render(code.template, **values),
+            )
+        )
+        if code.check_template:
+            checks.append(_render(code.check_template, **values))
+        constants += [_constant(c) for c in code.constants]
+    input_offset = plan.offsets[f"t{graph.inputs[0]}"]
+    output_offset = plan.offsets[f"t{graph.outputs[0]}"]
+    source = _render(
+        "aot_source",
+        banner=banner,
+        name=name,
+        arena_size=plan.peak,
+        node_count=len(codes),
+        offsets=_offsets(graph, plan, sorted(buffers, key=lambda b: (b.first, b.key))),
+        constants="".join(constants),
+        checks="".join(checks),
+        nodes="".join(nodes),
+    )
+    scratch = max((c.scratch for c in codes), default=0)
+    return AotModel(name, source, plan.peak, input_offset, output_offset, scratch)

@@ -1,0 +1,22 @@
+"""One emitter per op, all with the signature of `common` (``emit(node, graph, dsp)``)."""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from ..graph import Graph, Node
+from . import conv_2d, depthwise_conv_2d, fully_connected, pooling, reshape, softmax, transpose
+from .common import NodeCode
+
+Emitter = Callable[[Node, Graph, bool], NodeCode]
+
+EMITTERS: Mapping[str, Emitter] = {
+    "FULLY_CONNECTED": fully_connected.emit,
+    "CONV_2D": conv_2d.emit,
+    "DEPTHWISE_CONV_2D": depthwise_conv_2d.emit,
+    "MAX_POOL_2D": pooling.emit_max,
+    "AVERAGE_POOL_2D": pooling.emit_average,
+    "RESHAPE": reshape.emit,
+    "SOFTMAX": softmax.emit,
+    "TRANSPOSE": transpose.emit,
+}

@@ -1,0 +1,146 @@
+"""The ahead-of-time generator's pure parts: TFLM's fixed-point parameters, the static arena
+plan, the generated source (deterministic, every unsupported node named at once). Bit-exact
+outputs are checked on the emulated cores (tests/target/test_aot_on_target.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from platformio_plugin.aot import quant
+from platformio_plugin.aot.emit import generate_model
+from platformio_plugin.aot.graph import read_graph
+from platformio_plugin.aot.plan import Buffer, lifetimes, plan_arena
+from platformio_plugin.errors import AotUnsupportedError
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("real", "expected"),
+    [
+        (0.0, (0, 0)),
+        (0.5, (1 << 30, 0)),
+        (1.0, (1 << 30, 1)),
+        (0.75, (3 << 29, 0)),
+        (2.0**-40, (0, 0)),  # shift < -31: flushed to zero, as TFLM does
+        (1.0 - 2.0**-40, (1 << 30, 1)),  # rounds up to 2^31: halved, shift + 1
+        (0.1, (1717986918, -3)),  # round(0.8 * 2^31)
+    ],
+)
+def test_quantize_multiplier_matches_tflm(real: float, expected: tuple[int, int]) -> None:
+    assert quant.quantize_multiplier(real) == expected
+
+
+def test_quantize_multiplier_rounds_halves_away_from_zero() -> None:
+    # q * 2^31 = 2^30 + 0.5 exactly: std::round goes up (Python's round() would go to even).
+    real = (2**30 + 0.5) / 2**31
+    assert quant.quantize_multiplier(real) == (2**30 + 1, 0)
+
+
+def test_per_channel_multiplier_order_of_operations() -> None:
+    """double(input) * double(filter) / double(output), left to right, as TFLM."""
+    in_scale, filter_scale, out_scale = quant.f32(0.0235), quant.f32(0.0031), quant.f32(0.0917)
+    multipliers, shifts = quant.per_channel_multipliers(in_scale, (filter_scale,), out_scale, 2)
+    expected = quant.quantize_multiplier(in_scale * filter_scale / out_scale)
+    assert list(zip(multipliers, shifts)) == [expected, expected]
+
+
+def test_activation_ranges() -> None:
+    assert quant.activation_range(quant.ACT_NONE, 0.1, 3) == (-128, 127)
+    assert quant.activation_range(quant.ACT_RELU, 0.1, -5) == (-5, 127)
+    assert quant.activation_range(quant.ACT_RELU6, 0.05, -128) == (-128, -8)  # 6 / 0.05 = 120
+    assert quant.activation_range(quant.ACT_RELU6, 0.01, -128) == (-128, 127)
+
+
+def test_softmax_params() -> None:
+    scale = quant.f32(0.1)
+    multiplier, left_shift, diff_min = quant.softmax_params(1.0, scale)
+    real = min(1.0 * scale * (1 << 26), float((1 << 31) - 1))
+    assert (multiplier, left_shift) == quant.quantize_multiplier(real)
+    assert diff_min == -math.floor(31 * 2**26 / 2**left_shift)
+
+
+def test_padding_and_output_size() -> None:
+    assert quant.output_size(quant.PADDING_SAME, 49, 10, 2, 1) == 25
+    assert quant.padding(2, 1, 49, 10, 25) == 4  # total 9: 4 before, the odd one after
+    assert quant.output_size(quant.PADDING_VALID, 25, 25, 25, 1) == 1
+    assert quant.padding(25, 1, 25, 25, 1) == 0
+
+
+def test_plan_shares_bytes_only_between_disjoint_lifetimes() -> None:
+    buffers = [
+        Buffer("t0", 100, 0, 0),
+        Buffer("t1", 50, 0, 1),
+        Buffer("t2", 100, 1, 2),
+        Buffer("s1", 8, 1, 1),
+    ]
+    plan = plan_arena(buffers)
+    spans = {b.key: (plan.offsets[b.key], plan.offsets[b.key] + b.size, b) for b in buffers}
+    for a_start, a_end, a in spans.values():
+        for b_start, b_end, b in spans.values():
+            if a is not b and a.first <= b.last and b.first <= a.last:
+                assert a_end <= b_start or b_end <= a_start, (a, b)
+    assert all(offset % 16 == 0 for offset in plan.offsets.values())
+    assert plan.offsets["t0"] == plan.offsets["t2"]  # t0 is dead when t2 is written
+    assert plan.peak == 192  # t0/t2 at 0, t1 at 112 (..162), s1 at 176 (..184), rounded up
+
+
+def test_lifetimes_keep_model_inputs_and_outputs_whole() -> None:
+    nodes = [((0,), (1,)), ((1,), (2,)), ((2,), (3,))]
+    spans = lifetimes(nodes, graph_inputs=(0,), graph_outputs=(1,), activations={0, 1, 2, 3})
+    assert spans == {0: (0, 0), 1: (0, 2), 2: (1, 2), 3: (2, 2)}
+
+
+def _model(shared_models: Path, rel: str) -> bytes:
+    return (shared_models / rel).read_bytes()
+
+
+def test_generated_source_is_reproducible_and_readable(shared_models: Path) -> None:
+    data = _model(shared_models, "mlperf_kws_dscnn/kws_ref_model_int8.tflite")
+    first = generate_model(data, "kws", dsp=True, banner="// banner")
+    again = generate_model(data, "kws", dsp=True, banner="// banner")
+    assert first == again
+    graph = read_graph(data, "kws")
+    for node in graph.nodes:
+        assert f"// node {node.index}: {node.op} " in first.source
+    assert "arm_convolve_wrapper_s8(" in first.source
+    assert "arm_depthwise_conv_wrapper_s8(" in first.source
+    assert "arm_avgpool_s8(" in first.source
+    assert "arm_softmax_s8(" in first.source
+    assert "bool kws::AotInvoke(uint8_t* arena)" in first.source
+    # The largest tensor is 1x25x5x64 = 8,000 B; two are alive at once, plus no scratch in
+    # their way: the plan holds exactly two.
+    assert first.arena_size == 16000
+
+
+def test_scratch_depends_on_the_dsp_extension(shared_models: Path) -> None:
+    data = _model(shared_models, "mlperf_kws_dscnn/kws_ref_model_int8.tflite")
+    plain = generate_model(data, "kws", dsp=False, banner="")
+    dsp = generate_model(data, "kws", dsp=True, banner="")
+    assert plain.scratch_bytes == 160  # the first conv's im2col: 2 * 40 * sizeof(int16)
+    assert dsp.scratch_bytes == 256  # avgpool's 64 int32 sums
+    assert "arm_avgpool_s8_get_buffer_size(1, 64) > 256" in dsp.source
+
+
+def test_hello_world_arena_is_a_few_bytes(shared_models: Path) -> None:
+    model = generate_model(
+        _model(shared_models, "tflm_hello_world/hello_world_int8.tflite"),
+        "hello",
+        dsp=False,
+        banner="",
+    )
+    assert model.arena_size == 32
+    assert model.source.count("arm_fully_connected_wrapper_s8(") == 3
+
+
+def test_unsupported_nodes_are_all_named(shared_models: Path) -> None:
+    data = _model(shared_models, "tflm_mnist_lstm/trained_lstm_int8.tflite")
+    with pytest.raises(AotUnsupportedError) as caught:
+        generate_model(data, "lstm", dsp=True, banner="")
+    graph = read_graph(data, "lstm")
+    missing = [n for n in graph.nodes if n.op not in ("FULLY_CONNECTED", "SOFTMAX", "RESHAPE")]
+    assert [o[0] for o in caught.value.offenders][: len(missing)] == [n.index for n in missing]
+    assert "custom_tinyml_runtime = tflm" in caught.value.render()
