@@ -17,12 +17,14 @@ from typing import Any, Mapping, Optional, Sequence
 
 from . import __version__, files
 from .config import ModelSpec, PluginConfig
+from .convert import frontends
 from .convert.protocol import GOLDEN_NAME, REPORT_NAME, TFLITE_NAME
 from .results import ConversionEntry, PreparedEnv
 
 STAMP_NAME = "fingerprint.json"
 MANIFEST = "manifest.json"
 REQUIREMENTS = Path(__file__).parent / "convert" / "requirements.txt"
+LITERT_TORCH_REQUIREMENTS = REQUIREMENTS.with_name("requirements-litert-torch.txt")
 # Bumped when what a conversion stores changes, so older cache entries are redone.
 CACHE_FORMAT = 3
 CONVERT_OPTIONS = (
@@ -31,6 +33,7 @@ CONVERT_OPTIONS = (
     "trust_pickle",
     "golden_vectors",
     "input_layout",
+    "frontend",  # PyTorch models only (see _conversion_inputs)
 )
 
 
@@ -112,6 +115,12 @@ def _conversion_inputs(
         "cache_format": CACHE_FORMAT,
         **config.options.subset(CONVERT_OPTIONS),
     }
+    if not frontends.applies(spec.fmt):  # one route: the option changes nothing
+        del settings["frontend"]
+    elif frontends.LITERT_TORCH in frontends.torch_routes(
+        config.options.frontend, config.options.input_layout
+    ):
+        inputs["litert_requirements"] = LITERT_TORCH_REQUIREMENTS
     return inputs, settings
 
 
@@ -122,6 +131,7 @@ PART_NAMES = {
     "calibration": "the calibration data",
     "validation": "the validation data",
     "requirements": "the converter's pinned versions",
+    "litert_requirements": "the LiteRT Torch environment's pinned versions",
     "class_name": "custom_tinyml_model_class",
     "kwargs": "custom_tinyml_model_kwargs",
     "input_shape": "custom_tinyml_input_shape",

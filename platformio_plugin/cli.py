@@ -21,6 +21,7 @@ CONVERT_FLAGS = (
     "model_kwargs",
     "input_shape",
     "input_layout",
+    "frontend",
     "calibration",
     "validation",
     "trust_pickle",
@@ -77,6 +78,7 @@ def _path(value: Optional[str]) -> Optional[Path]:
 def _run(args: argparse.Namespace) -> int:
     from .convert.conversion import convert_model
     from .convert.environment import default_core_dir, ensure_converter_python
+    from .convert.frontends import check_frontend
     from .convert.protocol import ConversionRequest
 
     core_dir: Path = args.core_dir or default_core_dir()
@@ -84,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         python = ensure_converter_python(core_dir, _log)
         _log(f"TinyML: converter python: {python}")
         return 0
+    check_frontend(args.frontend, [args.model.suffix], args.input_layout, "the command line")
     request = ConversionRequest(
         model=args.model,
         output_dir=args.out,
@@ -97,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
         max_accuracy_drop=args.max_accuracy_drop,
         golden_vectors=args.golden_vectors,
         input_layout=args.input_layout,
+        frontend=args.frontend,
     )
     result = convert_model(request, core_dir=core_dir, log=_log)
     _log(

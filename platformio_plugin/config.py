@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .convert.formats import MODEL_SUFFIXES, REFUSED_IN_MODELS_DIR, check_suffix, is_saved_model
+from .convert.frontends import check_frontend
 from .errors import ConfigError, ModelFileError
 from .names import c_identifier, check_cpp_name
 from .options import PREFIX, Options, parse_options
@@ -267,6 +268,9 @@ def load_config(
     _check_sources_dir(opts.sources_dir, project_dir, env_name)
     paths = discover_model_paths(project_dir, opts.models, env_name)
     specs = tuple(model_spec(p, project_dir, opts, env_name) for p in paths)
+    check_frontend(
+        opts.frontend, [spec.fmt for spec in specs], opts.input_layout, f"[env:{env_name}]"
+    )
     seen: dict[str, Path] = {}
     for spec in specs:
         check_cpp_name(spec.name, spec.path, env_name)

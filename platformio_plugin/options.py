@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Optional
 
 from . import option_values as values
+from .convert.frontends import FRONTENDS
 from .errors import ConfigError
 from .option_values import parse_shape
 from .tflm.cpu import KERNEL_OPTIONS
@@ -83,6 +84,19 @@ OPTIONS: tuple[Option, ...] = (
         "kernels want); any other input (Keras/TensorFlow origin, sequences, features) keeps "
         "the model's own layout. keep: always the model's layout. nchw: always channels-last.",
         "keep",
+    ),
+    Option(
+        "frontend",
+        "auto | onnx2tf | litert-torch",
+        values.choice(*FRONTENDS),
+        "auto",
+        "How `.pth`/`.pt`/`.pt2` models become a float model before int8 quantization. onnx2tf: "
+        "PyTorch -> ONNX -> TensorFlow (onnx2tf). litert-torch: PyTorch -> float TFLite with "
+        "LiteRT Torch (its own environment, made on first use; the device input keeps the "
+        "model's layout). auto: onnx2tf, then litert-torch when the onnx2tf route fails or its "
+        "int8 model falls under `custom_tinyml_max_accuracy_drop`. An error in an env with no "
+        "PyTorch model.",
+        "litert-torch",
     ),
     Option(
         "calibration",
@@ -271,6 +285,7 @@ class Options:
     model_kwargs: Optional[Mapping[str, Any]]
     input_shape: Optional[tuple[int, ...]]
     input_layout: str
+    frontend: str
     calibration: Optional[str]
     validation: Optional[str]
     labels: Optional[str]

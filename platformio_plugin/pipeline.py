@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import cache, files
 from .config import ModelSpec, PluginConfig
+from .convert import frontends
 from .convert.protocol import ConversionRequest
 from .probe.cores import HOST_MARGIN_PERCENT, probe_core, why_not_probed
 from .results import ConversionEntry, PreparedEnv, PreparedModel
@@ -179,11 +180,12 @@ def conversion_request(
         max_accuracy_drop=opts.max_accuracy_drop,
         golden_vectors=opts.golden_vectors,
         input_layout=opts.input_layout,
+        frontend=opts.frontend if frontends.applies(spec.fmt) else frontends.AUTO,
     )
 
 
 def log_models(models: tuple[PreparedModel, ...], log: Log, probed: str | None = None) -> None:
-    from .report.text import quality_summary
+    from .report.text import quality_summary, route_summary
 
     for m in models:
         arena = f"arena {m.arena:,} B" if probed is None else f"arena: measured on {probed}"
@@ -191,6 +193,9 @@ def log_models(models: tuple[PreparedModel, ...], log: Log, probed: str | None =
             f"{m.name}: {len(m.ops)} ops, {m.macs / 1e6:.2f} M MACs, "
             f'flash {m.flash:,} B, {arena}; #include "tinyml/{m.name}.h"'
         )
+        route = route_summary(m.report)
+        if route:
+            log(f"{m.name}: converted by {route}")
         quality = quality_summary(m.report)
         if quality:
             log(f"{m.name}: {quality}")

@@ -1,4 +1,4 @@
-"""Model conversion: PyTorch / ONNX / int8 TFLite -> checked int8 TFLite Micro model.
+"""Model conversion: PyTorch / ONNX / TensorFlow / TFLite -> checked int8 TFLite Micro model.
 
 Standard library only: this is what the build calls. The work runs in the converter
 environment (see :mod:`.environment`), one worker process per heavy step (see
@@ -12,13 +12,14 @@ import hashlib
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Optional
 
 from .. import files
-from ..errors import ProcessError
-from .environment import ensure_converter_python
+from ..errors import ProcessError, TinyMLError
+from .environment import ensure_converter_python, ensure_litert_torch_python
 from .formats import (
     KERAS_SUFFIXES,
     TF_FLOAT_SUFFIXES,
@@ -27,6 +28,7 @@ from .formats import (
     is_float_tflite,
     is_saved_model,
 )
+from .frontends import LITERT_TORCH, ROUTE_NAMES, fallback_reason, torch_routes
 from .protocol import (
     GOLDEN_NAME,
     REPORT_NAME,
@@ -65,11 +67,14 @@ class _Pipeline:
         self.arena_breakdown: dict[str, Any] = {}
         self.warnings: list[str] = []
 
-    def step(self, key: str, label: str, request: dict[str, Any]) -> dict[str, Any]:
+    def step(
+        self, key: str, label: str, request: dict[str, Any], python: Optional[Path] = None
+    ) -> dict[str, Any]:
+        """Run one step in the converter environment (or ``python``'s) and log its line."""
         self.index += 1
         started = time.monotonic()
         result = run_worker(
-            self.python, {"step": key, "tag": key, **request}, self.work, step=label
+            python or self.python, {"step": key, "tag": key, **request}, self.work, step=label
         )
         seconds = time.monotonic() - started
         self.stages[key] = {
@@ -159,7 +164,7 @@ def convert_model(
     staging = files.staging_dir(out)
     workers: list[Worker] = []  # started ahead of their step: stopped if a step fails
     try:
-        result = _convert(request, model, python, work, staging, log, workers)
+        result = _convert(request, model, python, core_dir, work, staging, log, workers)
         files.publish_dir(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,10 +185,38 @@ def convert_model(
     )
 
 
+@dataclass
+class _Job:
+    """One model's conversion: what each route reads, the workers it starts ahead of their
+    step (stopped when a step fails) and the report it adds to."""
+
+    request: ConversionRequest
+    model: Path
+    python: Path  # the converter environment's
+    core_dir: Path
+    tflite: Path  # the int8 model, in the staging folder
+    golden: Path
+    log: Callable[[str], None]
+    workers: list[Worker]
+    report: dict[str, Any]
+
+    def data_request(self) -> dict[str, Any]:
+        """The model and the user's samples, as both "prepare" steps read them."""
+        request = self.request
+        return {
+            "label": self.model.name,
+            "model": str(self.model),
+            "calibration": str(request.calibration.resolve()) if request.calibration else None,
+            "validation": str(request.validation.resolve()) if request.validation else None,
+            "min_samples": request.min_calibration_samples,
+        }
+
+
 def _convert(
     request: ConversionRequest,
     model: Path,
     python: Path,
+    core_dir: Path,
     work: Path,
     staging: Path,
     log: Callable[[str], None],
@@ -197,6 +230,7 @@ def _convert(
         "model": str(model),
         "format": "saved_model" if saved_model else model.suffix,
     }
+    job = _Job(request, model, python, core_dir, tflite, golden, log, workers, report)
     if model.suffix == ".tflite" and not saved_model and not is_float_tflite(model):
         pipe = _Pipeline(python, work, log, 2)
         shutil.copyfile(model, tflite)
@@ -215,82 +249,13 @@ def _convert(
         source_layout, input_layout = layouts(rank, rank == 4)
         source_layout = input_layout
     elif model.suffix in TF_FLOAT_SUFFIXES or saved_model:
-        pipe, checks, prep = _tf_float(request, model, python, work, tflite, golden, log, workers)
-        report["calibration_samples"] = prep["calibration_samples"]
-        report["source_input_shape"] = prep["input_shape"]
+        pipe, checks, prep, _ = _tf_float(job, work)
         # TensorFlow models are channels-last already: the device input is the model's own.
-        rank = len(prep["input_shape"])
-        source_layout = input_layout = layouts(rank, True)[1]
+        source_layout = input_layout = layouts(len(prep["input_shape"]), True)[1]
+    elif model.suffix in TORCH_SUFFIXES:
+        pipe, checks, source_layout, input_layout = _torch(job, work)
     else:
-        float_steps = 4 + (1 if model.suffix in TORCH_SUFFIXES else 0)
-        pipe = _Pipeline(python, work, log, float_steps + 1)
-        # TensorFlow's import (seconds) overlaps the PyTorch export and the data preparation.
-        tf_worker = start_worker(
-            python, "tf_int8", work, step="ONNX -> TensorFlow -> int8", preload="tf_int8"
-        )
-        workers.append(tf_worker)
-        onnx_src = model
-        if model.suffix in TORCH_SUFFIXES:
-            exported = pipe.step(
-                "export_torch",
-                "PyTorch -> ONNX",
-                {
-                    **common,
-                    "model": str(model),
-                    "out_onnx": str(work / "exported.onnx"),
-                    "model_class": _abs_class(request.model_class),
-                    "model_kwargs": dict(request.model_kwargs),
-                    "input_shape": list(request.input_shape) if request.input_shape else None,
-                    "trust_pickle": request.trust_pickle,
-                },
-            )
-            report["torch_format"] = exported["format"]
-            onnx_src = work / "exported.onnx"
-        prep = pipe.step(
-            "prepare",
-            "ONNX model + calibration data",
-            {
-                **common,
-                "model": str(model),
-                "onnx": str(onnx_src),
-                "out_onnx": str(work / "model.onnx"),
-                "input_shape": list(request.input_shape) if request.input_shape else None,
-                "calibration": str(request.calibration.resolve()) if request.calibration else None,
-                "validation": str(request.validation.resolve()) if request.validation else None,
-                "min_samples": request.min_calibration_samples,
-                "input_layout": request.input_layout,
-            },
-        )
-        tf_info = pipe.split_step(
-            tf_worker,
-            [("onnx2tf", "ONNX -> TensorFlow (onnx2tf)"), ("quantize", "int8 quantization")],
-            {
-                **common,
-                "onnx": str(work / "model.onnx"),
-                "tf_dir": str(work / "tf"),
-                "calib": str(work / "calib.npy"),
-                "input_name": prep["input_name"],
-                "input_shape": prep["input_shape"],
-                "keep_layout": prep["layout"]["keep"],
-                "out_tflite": str(tflite),
-            },
-        )
-        workers.append(pipe.start_arena(tflite))
-        checks = pipe.step(
-            "checks",
-            "checks",
-            _checks_request(
-                request, model, tflite, golden, work, prep["labels"],
-                {"onnx": str(work / "model.onnx"), "layout": tf_info["layout"]},
-            ),
-        )  # fmt: skip
-        report["calibration_samples"] = prep["calibration_samples"]
-        if tf_info["layout"] == "channels_last":
-            source_layout, input_layout = layouts(len(prep["input_shape"]), True)
-        else:  # the device input is the model's own
-            source_layout = input_layout = prep["layout"]["name"]
-        report["source_input_shape"] = prep["input_shape"]
-        report["input_layout_why"] = prep["layout"]["why"]
+        pipe, checks, source_layout, input_layout = _onnx(job, work)
     arena = pipe.finish_arena(workers[-1])
     for key in ("peak_rss_mb", "seconds"):
         checks.pop(key, None)
@@ -313,65 +278,181 @@ def _convert(
     )
 
 
+def _onnx(job: _Job, work: Path) -> tuple[_Pipeline, dict[str, Any], str, str]:
+    """An ONNX model, or a PyTorch model exported to ONNX first -> int8 with onnx2tf and
+    TFLiteConverter: (pipeline, checks, source layout, device input layout)."""
+    request, model, python = job.request, job.model, job.python
+    torch = model.suffix in TORCH_SUFFIXES
+    pipe = _Pipeline(python, work, job.log, 5 + (1 if torch else 0))
+    # TensorFlow's import (seconds) overlaps the PyTorch export and the data preparation.
+    tf_worker = start_worker(
+        python, "tf_int8", work, step="ONNX -> TensorFlow -> int8", preload="tf_int8"
+    )
+    job.workers.append(tf_worker)
+    onnx_src = model
+    if torch:
+        exported = pipe.step(
+            "export_torch",
+            "PyTorch -> ONNX",
+            {**_torch_request(job), "out_onnx": str(work / "exported.onnx")},
+        )
+        job.report["torch_format"] = exported["format"]
+        onnx_src = work / "exported.onnx"
+    prep = pipe.step(
+        "prepare",
+        "ONNX model + calibration data",
+        {
+            **job.data_request(),
+            "onnx": str(onnx_src),
+            "out_onnx": str(work / "model.onnx"),
+            "input_shape": list(request.input_shape) if request.input_shape else None,
+            "input_layout": request.input_layout,
+        },
+    )
+    tf_info = pipe.split_step(
+        tf_worker,
+        [("onnx2tf", "ONNX -> TensorFlow (onnx2tf)"), ("quantize", "int8 quantization")],
+        {
+            "label": model.name,
+            "onnx": str(work / "model.onnx"),
+            "tf_dir": str(work / "tf"),
+            "calib": str(work / "calib.npy"),
+            "input_name": prep["input_name"],
+            "input_shape": prep["input_shape"],
+            "keep_layout": prep["layout"]["keep"],
+            "out_tflite": str(job.tflite),
+        },
+    )
+    job.workers.append(pipe.start_arena(job.tflite))
+    checks = pipe.step(
+        "checks",
+        "checks",
+        _checks_request(
+            request, model, job.tflite, job.golden, work, prep["labels"],
+            {"onnx": str(work / "model.onnx"), "layout": tf_info["layout"]},
+        ),
+    )  # fmt: skip
+    job.report["calibration_samples"] = prep["calibration_samples"]
+    if tf_info["layout"] == "channels_last":
+        source_layout, input_layout = layouts(len(prep["input_shape"]), True)
+    else:  # the device input is the model's own
+        source_layout = input_layout = prep["layout"]["name"]
+    job.report["source_input_shape"] = prep["input_shape"]
+    job.report["input_layout_why"] = prep["layout"]["why"]
+    return pipe, checks, source_layout, input_layout
+
+
+def _torch(job: _Job, work: Path) -> tuple[_Pipeline, dict[str, Any], str, str]:
+    """A PyTorch model through its routes (custom_tinyml_frontend) until one gives a checked
+    int8 model; ``auto`` goes on to LiteRT Torch when the onnx2tf route fails in a conversion
+    step or under the accuracy gate, and says why."""
+    routes = torch_routes(job.request.frontend, job.request.input_layout)
+    for i, route in enumerate(routes):
+        folder = work if i == 0 else work / route  # the failed route's logs stay beside
+        try:
+            result = _litert_torch(job, folder) if route == LITERT_TORCH else _onnx(job, folder)
+        except TinyMLError as exc:
+            why = fallback_reason(exc) if i + 1 < len(routes) else None
+            if why is None:
+                raise
+            for worker in job.workers:  # the failed route's preloaded and arena workers
+                cancel_worker(worker)
+            job.workers.clear()
+            job.log(f"TinyML: the {route} route failed ({why}) -> trying {routes[i + 1]}")
+            job.report["frontend_fallback"] = f"{route} failed: {why}"
+            continue
+        job.report["frontend"] = route
+        job.report["route"] = ROUTE_NAMES[route]
+        return result
+    raise AssertionError("torch_routes gives at least one route")
+
+
+def _litert_torch(job: _Job, work: Path) -> tuple[_Pipeline, dict[str, Any], str, str]:
+    """PyTorch -> float .tflite with LiteRT Torch (its own environment), then the float
+    .tflite route; the device input keeps the model's own layout."""
+    export = (
+        ensure_litert_torch_python(job.core_dir, job.log),
+        "export_litert_torch",
+        "PyTorch -> float TFLite (LiteRT Torch)",
+        _torch_request(job),
+    )
+    pipe, checks, prep, exported = _tf_float(job, work, export)
+    job.report["torch_format"] = exported["format"]
+    source_layout = input_layout = layouts(len(prep["input_shape"]), False)[0]
+    return pipe, checks, source_layout, input_layout
+
+
+def _torch_request(job: _Job) -> dict[str, Any]:
+    """What both PyTorch export steps need to load the model."""
+    request = job.request
+    return {
+        "label": job.model.name,
+        "model": str(job.model),
+        "model_class": _abs_class(request.model_class),
+        "model_kwargs": dict(request.model_kwargs),
+        "input_shape": list(request.input_shape) if request.input_shape else None,
+        "trust_pickle": request.trust_pickle,
+    }
+
+
+# A first step in another environment that writes the float .tflite: (its python, step key,
+# progress label, request without the output path).
+_Export = tuple[Path, str, str, dict[str, Any]]
+
+
 def _tf_float(
-    request: ConversionRequest,
-    model: Path,
-    python: Path,
-    work: Path,
-    tflite: Path,
-    golden: Path,
-    log: Callable[[str], None],
-    workers: list[Worker],
-) -> tuple[_Pipeline, dict[str, Any], dict[str, Any]]:
-    """A Keras model or a float .tflite -> int8 with the user's calibration samples; the float
-    .tflite is the reference the int8 model is compared with."""
+    job: _Job, work: Path, export: Optional[_Export] = None
+) -> tuple[_Pipeline, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A Keras model, a float .tflite or (``export``) a model another environment makes a
+    float .tflite of -> int8 with the user's calibration samples; the float .tflite is the
+    reference the int8 model is compared with. (pipeline, checks, prepare's and the first
+    step's results.)"""
+    model = job.model
     saved_model = is_saved_model(model)
     keras = model.suffix in KERAS_SUFFIXES or saved_model
-    pipe = _Pipeline(python, work, log, 4 + (1 if keras else 0))
-    common: dict[str, Any] = {"label": model.name}
+    pipe = _Pipeline(job.python, work, job.log, 4 + (1 if keras or export else 0))
     float_tflite = work / "float.tflite"
     work.mkdir(parents=True, exist_ok=True)
-    if keras:
+    first: dict[str, Any] = {}
+    if export:
+        other, key, label, export_request = export
+        first = pipe.step(key, label, {**export_request, "out_tflite": str(float_tflite)}, other)
+    elif keras:
         pipe.step(
             "keras_to_tflite",
             f"{'SavedModel' if saved_model else 'Keras'} -> float TFLite",
-            {**common, "model": str(model), "out_tflite": str(float_tflite)},
+            {"label": model.name, "model": str(model), "out_tflite": str(float_tflite)},
         )
     else:
         shutil.copyfile(model, float_tflite)
     prep = pipe.step(
         "prepare_tflite",
         "float model + calibration data",
-        {
-            **common,
-            "model": str(model),
-            "float_tflite": str(float_tflite),
-            "calibration": str(request.calibration.resolve()) if request.calibration else None,
-            "validation": str(request.validation.resolve()) if request.validation else None,
-            "min_samples": request.min_calibration_samples,
-        },
+        {**job.data_request(), "float_tflite": str(float_tflite)},
     )
     pipe.step(
         "quantize_tflite",
         "int8 quantization",
         {
-            **common,
+            "label": model.name,
             "float_tflite": str(float_tflite),
             "calib": str(work / "calib.npy"),
             "input_shape": prep["input_shape"],
-            "out_tflite": str(tflite),
+            "out_tflite": str(job.tflite),
         },
     )
-    workers.append(pipe.start_arena(tflite))
+    job.workers.append(pipe.start_arena(job.tflite))
     checks = pipe.step(
         "checks",
         "checks",
         _checks_request(
-            request, model, tflite, golden, work, prep["labels"],
+            job.request, model, job.tflite, job.golden, work, prep["labels"],
             {"float_tflite": str(float_tflite), "layout": "same"},
         ),
     )  # fmt: skip
-    return pipe, checks, prep
+    job.report["calibration_samples"] = prep["calibration_samples"]
+    job.report["source_input_shape"] = prep["input_shape"]
+    return pipe, checks, prep, first
 
 
 def _checks_request(

@@ -38,6 +38,7 @@ class ConversionRequest:
     max_accuracy_drop: Optional[float] = None  # percentage points; None = report only
     golden_vectors: int = 4
     input_layout: str = "auto"  # auto | keep | nchw (custom_tinyml_input_layout)
+    frontend: str = "auto"  # PyTorch only: auto | onnx2tf | litert-torch (custom_tinyml_frontend)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .protocol import error_to_dict
 
 STEPS = {
     "export_torch": "torch_export",
+    "export_litert_torch": "litert_torch_export",  # in the LiteRT Torch environment
     "prepare": "prepare",
     "tf_int8": "tf_int8",
     "keras_to_tflite": "float_tflite",

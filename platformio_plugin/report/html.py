@@ -20,7 +20,7 @@ from ..config import BoardSpec
 from ..results import PreparedModel
 from ..tflm.selection import kernel_of
 from .svg import arena_svg
-from .text import duration
+from .text import duration, route_summary
 
 TEMPLATE = Path(__file__).parent / "templates" / "model_report.html.tmpl"
 
@@ -238,6 +238,8 @@ def render_model_html(
     board_text = board.board_id or "no board"
     if board.cpu:
         board_text += f" ({board.cpu})"
+    route = route_summary(model.report)
+    route_html = f" \u00b7 converted by {_e(route)}" if route else ""
     cards = [
         _card("layers", f"{len(rows)}", f"{len(set(ops))} kinds of op"),
         _card("MACs per inference", f"{model.macs / 1e6:,.2f} M", f"{model.macs:,}"),
@@ -281,7 +283,7 @@ def render_model_html(
         "name": _e(model.name),
         "lead": (
             f"from <code>{_e(model.source)}</code> \u00b7 env <code>{_e(env_name)}</code> "
-            f"\u00b7 board {_e(board_text)} \u00b7 kernels {_e(kernel_name)}"
+            f"\u00b7 board {_e(board_text)} \u00b7 kernels {_e(kernel_name)}{route_html}"
         ),
         "cards": "\n".join(cards),
         "budget": _budget(model, board, runtime_flash, runtime_ram, arena),

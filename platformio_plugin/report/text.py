@@ -33,6 +33,17 @@ def quality_summary(report: Mapping[str, Any]) -> Optional[str]:
     return text
 
 
+def route_summary(report: Mapping[str, Any]) -> Optional[str]:
+    """Which route made a PyTorch model's int8 model (custom_tinyml_frontend), and why the
+    first one was left when ``auto`` went on to the second."""
+    if not report.get("route"):
+        return None
+    text = f"{report['route']} ({report.get('frontend', '')})"
+    if report.get("frontend_fallback"):
+        text += f", after {report['frontend_fallback']}"
+    return text
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape) or "-"
 
@@ -124,6 +135,9 @@ def render_info(
             f"  flash        {model.flash:,} B",
             f"  arena        {arena:,} B ({arena_how})",
         ]
+        route = route_summary(model.report)
+        if route:
+            lines.append(f"  route        {route}")
         quality = quality_summary(model.report)
         if quality:
             lines.append(f"  quality      {quality}")

@@ -47,6 +47,7 @@ BAD_VALUES = {
     "model_kwargs": ("[1, 2]", "JSON object"),
     "input_shape": ("1, a, 28", "1, 1, 28, 28"),
     "input_layout": ("nhwc", "auto, keep, nchw"),
+    "frontend": ("tflite", "auto, onnx2tf, litert-torch"),
     "calibration": ("nowhere/calibration.npy", "does not exist"),
     "validation": ("nowhere/validation.npz", "does not exist"),
     "labels": ("nowhere/labels.txt", "does not exist"),

@@ -69,6 +69,7 @@ BAD_VALUES = [
     ("custom_tinyml_runtime", "tvm"),
     ("custom_tinyml_probe", "always"),
     ("custom_tinyml_input_layout", "nhwc"),
+    ("custom_tinyml_frontend", "ai-edge-torch"),
     ("custom_tinyml_golden_vectors", "0"),
     ("custom_tinyml_test_suite", "sometimes"),
     ("custom_tinyml_min_calibration_samples", "ten"),

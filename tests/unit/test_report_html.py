@@ -224,6 +224,24 @@ def test_float_vs_int8(shared_models: Path) -> None:
     assert page.count("not available") == 2 and "Accuracy needs labels" in page
 
 
+def test_route_of_a_pytorch_model(shared_models: Path) -> None:
+    """The page names the route that made a PyTorch model's int8 model (and why auto left
+    the first one); other formats have one route and say nothing of it."""
+    plain, _, _ = _render(shared_models, KWS)
+    assert "converted by" not in plain
+    report = {
+        "format": ".pth",
+        "frontend": "litert-torch",
+        "route": "PyTorch -> float TFLite (LiteRT Torch) -> int8",
+        "frontend_fallback": "onnx2tf failed: onnx2tf could not convert net.pth: <Resize>",
+    }
+    page, _, _ = _render(shared_models, KWS, report=report)
+    assert (
+        "converted by PyTorch -&gt; float TFLite (LiteRT Torch) -&gt; int8 (litert-torch), "
+        "after onnx2tf failed: onnx2tf could not convert net.pth: &lt;Resize&gt;"
+    ) in page
+
+
 def test_self_contained_and_byte_identical(shared_models: Path) -> None:
     first, _, _ = _render(shared_models, PERSON)
     second, _, _ = _render(shared_models, PERSON)

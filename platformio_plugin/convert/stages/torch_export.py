@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from ...errors import (
     ConfigError,
+    ConversionError,
     ModelClassError,
     ModelFileError,
     TinyMLError,
@@ -195,15 +196,18 @@ def _need_shape(request: dict[str, Any], path: Path) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
+def load_model(request: dict[str, Any]) -> tuple[Any, tuple[int, ...], str, Any]:
+    """(module in eval mode, input shape, kind, the ExportedProgram of a .pt2 or None) of
+    ``request["model"]``, after one run on zeros of that shape. Shared by both PyTorch routes
+    (ONNX here, LiteRT Torch in :mod:`.litert_torch_export`)."""
     import torch
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     path = Path(request["model"])
-    out = Path(request["out_onnx"])
     kind = _kind(path)
     shape: tuple[int, ...]
+    program: Any = None
     try:
         if kind == "torchscript":
             model = torch.jit.load(str(path), map_location="cpu")
@@ -258,36 +262,58 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         ) from None
     if kind != "exported":  # an ExportedProgram's module is fixed at export time
         model.eval()
-    dummy = torch.zeros(shape, dtype=torch.float32)
     with torch.no_grad():
         try:
-            model(dummy)
+            model(torch.zeros(shape, dtype=torch.float32))
         except Exception as exc:
             raise ModelClassError(
                 f"{path}: running the model on an input of shape {tuple(shape)} failed: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                 "Check the input shape (model's own layout, batch 1) and the model class.",
             ) from None
-        if kind == "exported":
-            # An ExportedProgram only goes through the dynamo exporter.
-            torch.onnx.export(
-                program,
-                (dummy,),
-                str(out),
-                dynamo=True,
-                external_data=False,
-                optimize=True,
-                verbose=False,
-            )
-        else:
-            torch.onnx.export(
-                model,
-                (dummy,),
-                str(out),
-                dynamo=False,
-                opset_version=OPSET,
-                input_names=["input"],
-                output_names=["output"],
-                do_constant_folding=True,
-            )
+    return model, shape, kind, program
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    model, shape, kind, program = load_model(request)
+    path, out = Path(request["model"]), Path(request["out_onnx"])
+    dummy = torch.zeros(shape, dtype=torch.float32)
+    try:
+        with torch.no_grad():
+            _export_onnx(torch, model, program, kind, dummy, out)
+    except Exception as exc:  # an op the exporter has no ONNX form for: the route's limit
+        text = str(exc).strip()
+        raise ConversionError(
+            f"{path.name}: PyTorch -> ONNX export failed: {type(exc).__name__}: "
+            f"{text.splitlines()[0][:300] if text else ''}",
+            "Set custom_tinyml_frontend = litert-torch (CLI: --frontend litert-torch), or "
+            "replace the op it names in the model.",
+        ) from None
     return {"format": kind, "input_shape": list(shape)}
+
+
+def _export_onnx(torch: Any, model: Any, program: Any, kind: str, dummy: Any, out: Path) -> None:
+    if kind == "exported":
+        # An ExportedProgram only goes through the dynamo exporter.
+        torch.onnx.export(
+            program,
+            (dummy,),
+            str(out),
+            dynamo=True,
+            external_data=False,
+            optimize=True,
+            verbose=False,
+        )
+    else:
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(out),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["output"],
+            do_constant_folding=True,
+        )
