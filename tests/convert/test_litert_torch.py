@@ -1,7 +1,8 @@
 """The second PyTorch route: the digits example's .pth through LiteRT Torch (its own
 environment, made by the first of these tests on a fresh machine), and `auto` falling back to
-it when the onnx2tf route cannot export a model. Kept to two conversions: the LiteRT Torch
-environment is a one-time ~2 GB install."""
+it when the onnx2tf route cannot export a model. Kept to two tests: the LiteRT Torch
+environment is a one-time ~2 GB install. A third, in the converter environment only: the
+quantizer's refusal of a model it left computing in float."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers.convert import REPO, convert_json, run_cli, run_converter_script
+
+from platformio_plugin.analysis import layers
+from platformio_plugin.analysis.tflite_reader import parse_tflite
 
 pytestmark = pytest.mark.convert
 
@@ -78,6 +83,11 @@ def test_digits_through_litert_torch(tmp_path: Path, converter_python: Path) -> 
     # The model's own layout on the device: LiteRT Torch transposes inside the model.
     assert (first["source_layout"], first["input_layout"]) == ("NCHW", "NCHW")
     assert report["io"]["input"]["shape"] == [1, 1, 8, 8]
+    # Full int8: every op on int8 tensors, no float op between a DEQUANTIZE and a QUANTIZE.
+    model = parse_tflite(Path(first["tflite"]).read_bytes())
+    ops = [layers.op_name(op) for op in model.operators]
+    assert {"CONV_2D", "FULLY_CONNECTED"} <= set(ops) and "DEQUANTIZE" not in ops, ops
+    assert report["tflite_bytes"] < 8000, report["tflite_bytes"]
     _accurate(first, converter_python)
 
 
@@ -105,3 +115,47 @@ def test_auto_falls_back_when_the_onnx_route_cannot_export(
     assert report["frontend"] == "litert-torch"
     assert report["frontend_fallback"].startswith("onnx2tf failed: digits_cnn.pth: PyTorch")
     _accurate(result, converter_python)
+
+
+# LiteRT's converter marks a float .tflite's constants to stay float (metadata
+# keep_stablehlo_constant); TensorFlow's quantizer then leaves every weighted op in float. The
+# quantize step drops the mark; a model quantized with it kept is refused, naming the ops.
+MARKED = """
+import json, sys, numpy as np, flatbuffers, tensorflow as tf
+from tensorflow.lite.python import convert
+from tensorflow.lite.python.optimize import calibrator
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+from platformio_plugin.errors import ConversionError
+from platformio_plugin.convert.stages import float_tflite
+from platformio_plugin.convert.stages.tflite_rewrite import drop_float_constant_marker
+model = fb.ModelT.InitFromPackedBuf(bytearray(open(sys.argv[1], "rb").read()), 0)
+marker = fb.MetadataT(); marker.name = b"keep_stablehlo_constant"
+model.buffers.append(fb.BufferT()); marker.buffer = len(model.buffers) - 1
+model.metadata = [*(model.metadata or []), marker]
+builder = flatbuffers.Builder(1 << 20); builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+marked = bytes(builder.Output())
+samples = np.load(sys.argv[2])[:20].astype(np.float32)
+calibrated = calibrator.Calibrator(marked).calibrate(lambda: ([s[None]] for s in samples))
+hybrid = convert.mlir_quantize(calibrated, input_data_type=tf.int8, output_data_type=tf.int8)
+try:
+    float_tflite._refuse_float_ops(bytes(hybrid), "ad01_fp32.tflite")
+    refused = ""
+except ConversionError as exc:
+    refused = exc.render()
+print(json.dumps([refused, drop_float_constant_marker(marked)[1], len(hybrid)]))
+"""
+
+
+def test_float_constant_mark_is_dropped_and_float_ops_refused(
+    tmp_path: Path, converter_python: Path, shared_models: Path
+) -> None:
+    """(The digits test above shows the model made without the mark: full int8.)"""
+    raw = shared_models / "mlperf_ad_autoencoder" / "normal_id_01_00000000_hist_librosa.bin"
+    samples = tmp_path / "toycar.npy"
+    np.save(samples, np.fromfile(raw, dtype="<f4").reshape(40, 640))
+    fp32 = shared_models / "mlperf_ad_autoencoder" / "ad01_fp32.tflite"
+    refused, dropped, hybrid_bytes = run_converter_script(converter_python, MARKED, fp32, samples)
+    assert dropped
+    assert refused.startswith("TFLite's quantizer left ad01_fp32.tflite computing in float: ")
+    assert "FULLY_CONNECTED (node " in refused and "custom_tinyml_frontend" in refused
+    assert hybrid_bytes > 0.9 * fp32.stat().st_size  # its weights stayed float

@@ -15,10 +15,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ...analysis.layers import op_name
 from ...analysis.tflite_reader import parse_tflite
 from ...errors import ConversionError, ModelFileError
 from .prepare import prepare_data
-from .tflite_rewrite import split_wide_concatenations
+from .tflite_rewrite import drop_float_constant_marker, split_wide_concatenations
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def quantize_tflite(request: dict[str, Any]) -> dict[str, Any]:
             yield [s.astype(np.float32)]
 
     label = str(request["label"])
-    float_model = Path(request["float_tflite"]).read_bytes()
+    float_model, _ = drop_float_constant_marker(Path(request["float_tflite"]).read_bytes())
     try:
         calibrated = calibrator.Calibrator(float_model).calibrate(representative)
         data = convert.mlir_quantize(
@@ -147,6 +148,29 @@ def quantize_tflite(request: dict[str, Any]) -> dict[str, Any]:
             f"TFLite's quantizer could not make a full-int8 model of {label}: {_first_line(exc)}",
             "Some op has no int8 TFLite kernel; replace it in the model.",
         ) from None
+    _refuse_float_ops(bytes(data), label)
     data, split = split_wide_concatenations(bytes(data))
     Path(request["out_tflite"]).write_bytes(data)
     return {"bytes": len(data), "samples": len(samples), "concatenations_split": split}
+
+
+def _refuse_float_ops(data: bytes, label: str) -> None:
+    """A full-int8 model has no DEQUANTIZE: one means the quantizer left the ops that read it
+    computing in float (a hybrid model, twice the flash and no CMSIS-NN kernel). Name them."""
+    model = parse_tflite(data, label)
+    names = [op_name(op) for op in model.operators]
+    dequantized = {
+        out for op, name in zip(model.operators, names) if name == "DEQUANTIZE"
+        for out in op.outputs
+    }  # fmt: skip
+    left = [
+        f"{name} (node {op.index})"
+        for op, name in zip(model.operators, names)
+        if name not in ("DEQUANTIZE", "QUANTIZE") and dequantized & set(op.inputs)
+    ]
+    if left:
+        raise ConversionError(
+            f"TFLite's quantizer left {label} computing in float: {', '.join(left)}.",
+            "These ops have no int8 form in TFLite's quantizer for this graph; replace them in "
+            "the model, or (PyTorch) try the other route with custom_tinyml_frontend.",
+        )

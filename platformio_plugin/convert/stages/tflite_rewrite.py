@@ -6,6 +6,11 @@ kernels/concatenation.cc). A wider one becomes a tree of CONCATENATIONs of at mo
 along the same axis; the intermediate tensors take the output's int8 quantization (the converter
 gives a concatenation's inputs and output one scale and zero point), so the result is the same
 bytes.
+
+Float constants marked to stay float: LiteRT's converter (LiteRT Torch, ai-edge-torch) writes a
+``keep_stablehlo_constant`` metadata entry into the float .tflite; TensorFlow's quantizer then
+leaves every weight float, and each CONV_2D, FULLY_CONNECTED, ... runs in float between a
+DEQUANTIZE and a QUANTIZE. Dropping the entry before calibration gives the full-int8 model.
 """
 
 from __future__ import annotations
@@ -64,6 +69,25 @@ def split_wide_concatenations(data: bytes, limit: int = MAX_CONCAT_INPUTS) -> tu
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output()), split
+
+
+FLOAT_CONSTANT_MARKER = b"keep_stablehlo_constant"
+
+
+def drop_float_constant_marker(data: bytes) -> tuple[bytes, bool]:
+    """The float model without LiteRT's keep-constants-float metadata entry, and whether it
+    had one (False: the bytes as given)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    model = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    kept = [m for m in (model.metadata or []) if m.name != FLOAT_CONSTANT_MARKER]
+    if len(kept) == len(model.metadata or []):
+        return data, False
+    model.metadata = kept
+    builder = flatbuffers.Builder(len(data) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output()), True
 
 
 def _operator_like(op: Any, inputs: list[int], outputs: list[int]) -> Any:
