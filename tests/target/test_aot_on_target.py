@@ -1,0 +1,212 @@
+"""The ahead-of-time runtime (custom_tinyml_runtime = aot) against TFLM's interpreter on the
+emulated Cortex-M4 (mps2-an386) and Cortex-M0+ (mps2-m0plus), CMSIS-NN kernels in both:
+
+- the same firmware source is built with each runtime; on every model it prints its int8
+  outputs for seeded random int8 inputs, and the AoT lines must equal the interpreter's byte
+  for byte;
+- both run the golden vectors (TFLM's Python interpreter on the host) bit-exact;
+- flash and RAM of both builds (arm-none-eabi-size) and each kArenaSize are printed for the
+  record, not asserted.
+
+Models: TFLM's hello_world, MLPerf Tiny's KWS DS-CNN and AD autoencoder (int8 .tflite), and
+the digits example's CNN (.pth, converted by the build). Needs the TFLM/CMSIS-NN sources.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers.pio import REPO_ROOT, run_pio
+from helpers.targets import RUNNER, env_section, firmware_size, write_project
+
+pytestmark = [pytest.mark.target, pytest.mark.usefixtures("pio_ready", "sources_root")]
+
+TFLITE_MODELS = {
+    "hello_world_int8": "tflm_hello_world/hello_world_int8.tflite",
+    "kws_ref_model_int8": "mlperf_kws_dscnn/kws_ref_model_int8.tflite",
+    "ad01_int8": "mlperf_ad_autoencoder/ad01_int8.tflite",
+}
+DIGITS = "digits_cnn"
+MODELS = [*TFLITE_MODELS, DIGITS]
+BOARDS = {"m4": "mps2-an386", "m0plus": "mps2-m0plus"}
+RUNTIMES = ("tflm", "aot")
+SUITE = "test_aot_compare"
+RANDOM_VECTORS = 6
+
+# Every model of the env: the golden vectors (PASS/FAIL + ARENA lines), then seeded random
+# int8 inputs whose outputs are printed in hex, 32 bytes a line.
+SUITE_MAIN = """\
+#include "tinyml/golden_suite.h"
+#include "tinyml/model.h"
+#include "tinyml/models.h"
+
+namespace {
+uint32_t seed = 20250601u;
+int8_t next_int8() {
+  seed = seed * 1664525u + 1013904223u;
+  return static_cast<int8_t>(seed >> 24);
+}
+template <class M>
+int print_outputs() {
+  static tinyml::Model<M> model;
+  if (!model.begin()) {
+    tinyml::log_line("FAIL outputs_%s: begin: %s", M::kName, model.error());
+    return 1;
+  }
+  static int8_t input[M::kInputElements];
+  static const char kHex[] = "0123456789abcdef";
+  for (int k = 0; k < @VECTORS@; ++k) {
+    for (size_t i = 0; i < M::kInputElements; ++i) input[i] = next_int8();
+    if (!model.reset() || !model.set_input_int8(input) || !model.invoke()) {
+      tinyml::log_line("FAIL outputs_%s: %s", M::kName, model.error());
+      return 1;
+    }
+    const int8_t* out = model.template output<int8_t>();
+    for (size_t start = 0; start < M::kOutputElements; start += 32) {
+      char line[65];
+      size_t n = 0;
+      for (size_t j = start; j < M::kOutputElements && j < start + 32; ++j) {
+        const uint8_t b = static_cast<uint8_t>(out[j]);
+        line[n++] = kHex[b >> 4];
+        line[n++] = kHex[b & 15];
+      }
+      line[n] = 0;
+      tinyml::log_line("OUT %s %d %u %s", M::kName, k, static_cast<unsigned>(start), line);
+    }
+  }
+  tinyml::log_line("PASS outputs_%s", M::kName);
+  return 0;
+}
+}  // namespace
+
+int main() {
+  int failed = tinyml::run_all_golden();
+#define PRINT_OUTPUTS(name) failed += print_outputs<tinyml::name>();
+  TINYML_FOR_EACH_MODEL(PRINT_OUTPUTS)
+  return 0;
+}
+""".replace("@VECTORS@", str(RANDOM_VECTORS))
+
+# The firmware measured for flash and RAM: every model begins and runs once.
+FIRMWARE_MAIN = """\
+#include "tinyml/model.h"
+#include "tinyml/models.h"
+
+namespace {
+template <class M>
+void run_once() {
+  static tinyml::Model<M> model;
+  if (!model.begin()) {
+    tinyml::log_line("%s: %s", M::kName, model.error());
+    return;
+  }
+  static int8_t input[M::kInputElements];
+  model.set_input_int8(input);
+  model.invoke();
+  tinyml::log_line("%s: argmax %d, arena %u", M::kName, model.argmax(),
+                   static_cast<unsigned>(model.arena_used_bytes()));
+}
+}  // namespace
+
+int main() {
+#define RUN_ONCE(name) run_once<tinyml::name>();
+  TINYML_FOR_EACH_MODEL(RUN_ONCE)
+  return 0;
+}
+"""
+
+OUT = re.compile(r"^OUT (\w+) (\d+) (\d+) ([0-9a-f]+)\s*$", re.MULTILINE)
+ARENA = re.compile(r"ARENA (\w+) used (\d+) of (\d+)")
+
+
+def _env(board: str, runtime: str) -> str:
+    return f"{board}_{runtime}"
+
+
+@pytest.fixture(scope="module")
+def aot_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
+    root = tmp_path_factory.mktemp("aot")
+    models = {f"{name}.tflite": shared_models / rel for name, rel in TFLITE_MODELS.items()}
+    digits = REPO_ROOT / "examples/mnist-pytorch/models"
+    for name in ("digits_cnn.pth", "digits_cnn.py", "calibration.npy", "digits_cnn.labels.txt"):
+        models[name] = digits / name
+    envs = [
+        env_section(
+            _env(board, runtime),
+            board_id,
+            custom_tinyml_runtime=runtime,
+            custom_tinyml_kernels="cmsis-nn",
+            custom_tinyml_input_shape="1, 1, 8, 8",
+        )
+        for board, board_id in BOARDS.items()
+        for runtime in RUNTIMES
+    ]
+    project = write_project(root, models, envs)
+    (project / "src/main.cpp").write_text(FIRMWARE_MAIN)
+    (project / "test" / SUITE).mkdir(parents=True)
+    (project / "test" / SUITE / "test_main.cpp").write_text(SUITE_MAIN)
+    (project / "test/test_custom_runner.py").write_text(RUNNER)
+    return project
+
+
+@dataclass(frozen=True)
+class Run:
+    env: str
+    out: str
+    returncode: int
+    size: dict[str, int]
+    seconds: float
+
+
+_RUNS: dict[str, Run] = {}
+
+
+def _run(project: Path, env: str) -> Run:
+    """`pio run` (the measured firmware), then `pio test` of the comparison suite; once per
+    env."""
+    if env in _RUNS:
+        return _RUNS[env]
+    started = time.monotonic()
+    built = run_pio(["run", "-e", env], project, timeout=3600)
+    assert built.returncode == 0, built.stdout[-6000:]
+    size = firmware_size(project / ".pio/build" / env / "firmware.elf")
+    tested = run_pio(["test", "-e", env, "-f", SUITE, "-v"], project, timeout=3600)
+    run = Run(env, tested.stdout, tested.returncode, size, time.monotonic() - started)
+    _RUNS[env] = run
+    return run
+
+
+def _outputs(out: str) -> dict[tuple[str, int, int], str]:
+    return {(m[1], int(m[2]), int(m[3])): m[4] for m in OUT.finditer(out)}
+
+
+@pytest.mark.parametrize("board", list(BOARDS))
+def test_aot_outputs_equal_the_interpreters(board: str, aot_project: Path) -> None:
+    interpreter = _run(aot_project, _env(board, "tflm"))
+    aot = _run(aot_project, _env(board, "aot"))
+    for run in (interpreter, aot):
+        assert run.returncode == 0, run.out[-8000:]
+        for name in MODELS:
+            assert f"PASS {name}" in run.out, (run.env, run.out[-4000:])  # golden vectors
+            assert f"PASS outputs_{name}" in run.out, (run.env, run.out[-4000:])
+    expected, got = _outputs(interpreter.out), _outputs(aot.out)
+    assert {key[0] for key in expected} == set(MODELS)
+    assert len({(name, k) for name, k, _ in expected}) == RANDOM_VECTORS * len(MODELS)
+    assert got == expected
+    arenas = {r.env: {m[1]: int(m[3]) for m in ARENA.finditer(r.out)} for r in (interpreter, aot)}
+    print(f"\n{board} ({BOARDS[board]}), CMSIS-NN: interpreter vs AoT")
+    for run in (interpreter, aot):
+        size = run.size
+        print(
+            f"  {run.env:12} .text {size['text']:>8,} .data {size['data']:>6,} "
+            f".bss {size['bss']:>7,}  ({run.seconds:.0f} s)"
+        )
+    for name in MODELS:
+        print(
+            f"  {name:20} kArenaSize interpreter {arenas[interpreter.env][name]:>7,} B, "
+            f"AoT {arenas[aot.env][name]:>7,} B"
+        )
