@@ -4,7 +4,11 @@ One PlatformIO project holds every model; each env is one (CPU, kernel set, reso
 one TFLite Micro build. Per env: the firmware runs every model in QEMU with the insn_count
 plugin (instructions per inference, arena use on target); on the Cortex-M4 envs the firmware is
 also relinked with one model at a time for per-model .text/.data/.bss (the TFLM library is the
-env's, only the program changes, and --gc-sections keeps only what the model reaches).
+env's, only the program changes, and --gc-sections keeps only what the model reaches). The
+firmware measures each model's stack high-water too.
+
+The AoT envs (m4-aot, m0plus-aot: custom_tinyml_runtime = aot) build one firmware per model and
+are compared with the interpreter env of the same board (aot.py).
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from . import common
+from . import aot, common
 from .common import Context, must, say
 
 PERSON = "tflm_person_detection/person_detect.tflite"
 KWS = "mlperf_kws_dscnn/kws_ref_model_int8.tflite"
 HELLO = "tflm_hello_world/hello_world_int8.tflite"
+MICRO_SPEECH = "tflm_micro_speech/micro_speech_quantized.tflite"
+AD = "mlperf_ad_autoencoder/ad01_int8.tflite"
 MNIST_NAME = "digits_cnn"
 MNIST_CLASS = "DigitsCNN"
 
@@ -34,12 +40,15 @@ class FirmwareEnv:
     kernels: str  # cmsis-nn | reference
     all_ops: bool = False
     per_model_sizes: bool = False
+    runtime: str = "tflm"  # tflm | aot (one firmware per model)
 
 
 ENVS = (  # in order of importance: a run cut short still has the main numbers
     FirmwareEnv("m4-cmsis-nn", "mps2-an386", "cmsis-nn", per_model_sizes=True),
+    FirmwareEnv("m4-aot", "mps2-an386", "cmsis-nn", runtime="aot"),
     FirmwareEnv("m4-reference", "mps2-an386", "reference"),
-    FirmwareEnv("m0plus-cmsis-nn", "mps2-m0plus", "cmsis-nn"),
+    FirmwareEnv("m0plus-cmsis-nn", "mps2-m0plus", "cmsis-nn", per_model_sizes=True),
+    FirmwareEnv("m0plus-aot", "mps2-m0plus", "cmsis-nn", runtime="aot"),
     FirmwareEnv("m0plus-reference", "mps2-m0plus", "reference"),
     FirmwareEnv(
         "m4-cmsis-nn-all-ops", "mps2-an386", "cmsis-nn", all_ops=True, per_model_sizes=True
@@ -47,7 +56,14 @@ ENVS = (  # in order of importance: a run cut short still has the main numbers
     FirmwareEnv("m7-cmsis-nn", "mps2-an500", "cmsis-nn"),
     FirmwareEnv("m33-cmsis-nn", "mps2-an505", "cmsis-nn"),
 )
-QUICK_ENVS = ("m4-cmsis-nn",)
+QUICK_ENVS = ("m4-cmsis-nn", "m4-aot")
+
+
+def chosen_envs(wanted: tuple[str, ...]) -> list[FirmwareEnv]:
+    """The envs asked for (all when none), with the interpreter env each AoT env is compared
+    with."""
+    names = set(wanted) | {aot.COUNTERPART[n] for n in wanted if n in aot.COUNTERPART}
+    return [e for e in ENVS if not wanted or e.name in names]
 
 
 def build_plugin(out: Path) -> Path:
@@ -106,10 +122,12 @@ def model_files(ctx: Context) -> dict[str, Path]:
         "kws_ref_model_int8": common.SHARED_MODELS / KWS,
         "hello_world_int8": common.SHARED_MODELS / HELLO,
         MNIST_NAME: mnist_tflite(ctx),
+        "micro_speech_quantized": common.SHARED_MODELS / MICRO_SPEECH,
+        "ad01_int8": common.SHARED_MODELS / AD,
     }
 
 
-def ini_text(envs: list[FirmwareEnv]) -> str:
+def ini_text(envs: list[FirmwareEnv], models: list[str]) -> str:
     repo = common.REPO
     lines = [
         "; Written by bench/firmware.py: one env per (CPU, kernel set, resolver).",
@@ -121,6 +139,9 @@ def ini_text(envs: list[FirmwareEnv]) -> str:
         "",
     ]
     for e in envs:
+        if e.runtime == "aot":
+            lines += aot.ini_sections(e.name, e.board, models)
+            continue
         lines += [f"[env:{e.name}]", f"board = {e.board}", f"custom_tinyml_kernels = {e.kernels}"]
         if e.all_ops:
             lines += [
@@ -160,15 +181,25 @@ def models_header(names: list[str], all_ops: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def section_sizes(size_a_output: str) -> dict[str, int]:
+    """Section name -> bytes, from `arm-none-eabi-size -A -d`."""
+    found: dict[str, int] = {}
+    for line in size_a_output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0].startswith(".") and parts[1].isdigit():
+            found[parts[0]] = int(parts[1])
+    return found
+
+
 def elf_sizes(elf: Path) -> dict[str, int]:
-    text = (
+    """.text, .rodata (0 when the linker script puts it in .text, as the emulated boards'
+    does), .data, .bss."""
+    sections = section_sizes(
         subprocess.run(
-            ["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True, text=True, check=True
-        )
-        .stdout.splitlines()[1]
-        .split()
+            ["arm-none-eabi-size", "-A", "-d", str(elf)], capture_output=True, text=True, check=True
+        ).stdout
     )
-    return {"text": int(text[0]), "data": int(text[1]), "bss": int(text[2])}
+    return {k[1:]: sections.get(k, 0) for k in (".text", ".rodata", ".data", ".bss")}
 
 
 def marker_address(elf: Path) -> int:
@@ -209,18 +240,22 @@ def run_counted(build_dir: Path, plugin: Path, log: Path) -> tuple[str, list[int
 
 def parse_run(stdout: str, marks: list[int]) -> dict[str, dict[str, Any]]:
     rows = re.findall(
-        r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+)", stdout
+        r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+) stack (\d+)"
+        r" output_fnv ([0-9a-f]+)",
+        stdout,
     )
     if len(marks) < 2 * len(rows):
         raise SystemExit(f"bench: {len(marks)} marks for {len(rows)} models:\n{stdout}")
     out: dict[str, dict[str, Any]] = {}
-    for i, (name, size, used, argmax) in enumerate(rows):
+    for i, (name, size, used, argmax, stack, fnv) in enumerate(rows):
         out[name] = {
             "instructions": marks[2 * i + 1] - marks[2 * i],
             "arena_size": int(size),
             "arena_used": int(used),
             "arena_slack_pct": round((int(size) - int(used)) * 100 / int(size), 2),
             "argmax": int(argmax),
+            "stack": int(stack),
+            "output_fnv": fnv,
         }
     return out
 
@@ -248,70 +283,141 @@ def probe_counts(build_dir: Path) -> dict[str, int]:
     return {name: int(m["instructions"]) for name, m in models.items()}
 
 
-def run(ctx: Context) -> dict[str, Any]:
-    project = ctx.out / "firmware"
-    if project.exists():
-        shutil.rmtree(project)
-    (project / "models").mkdir(parents=True)
-    (project / "src").mkdir()
-    models = model_files(ctx)
-    for name, path in models.items():
-        shutil.copyfile(path, project / "models" / f"{name}.tflite")
-    shutil.copyfile(common.BENCH / "firmware" / "main.cpp", project / "src" / "main.cpp")
-    wanted = QUICK_ENVS if ctx.quick else ctx.firmware_envs
-    envs = [e for e in ENVS if not wanted or e.name in wanted]
-    (project / "platformio.ini").write_text(ini_text(envs))
-    plugin = build_plugin(ctx.out)
-    names = list(models)
-    header = project / "src" / "bench_models.h"
+@dataclass(frozen=True)
+class Project:
+    """The benchmark's PlatformIO project and what every env's build and run needs."""
 
-    info = common.pio(["run", "-e", envs[0].name, "-t", "tinyml-info"], project, ctx.core)
+    ctx: Context
+    path: Path
+    plugin: Path  # the insn_count QEMU plugin
+    names: list[str]  # models
+    macs: dict[str, int]
+
+    @property
+    def header(self) -> Path:
+        return self.path / "src" / "bench_models.h"
+
+    def build_dir(self, env: str) -> Path:
+        return self.path / ".pio" / "build" / env
+
+    def build(self, env: str, models: list[str], all_ops: bool = False) -> common.Timed:
+        self.header.write_text(models_header(models, all_ops))
+        return common.pio(["run", "-e", env], self.path, self.ctx.core)
+
+    def run(self, env: str) -> tuple[dict[str, dict[str, Any]], str]:
+        """Each model's row from one QEMU run of the env's firmware, and why it failed."""
+        stdout, marks, error = run_counted(
+            self.build_dir(env), self.plugin, self.ctx.out / f"insn-{env}.log"
+        )
+        rows = parse_run(stdout, marks)
+        for name, row in rows.items():
+            m = self.macs.get(name)
+            row["insn_per_mac"] = round(row["instructions"] / m, 3) if m else None
+        return rows, error
+
+
+def run_interpreter_env(p: Project, e: FirmwareEnv) -> dict[str, Any]:
+    built = must(p.build(e.name, p.names, e.all_ops), f"building {e.name}")
+    build_dir = p.build_dir(e.name)
+    per_model, error = p.run(e.name)
+    probed = probe_counts(build_dir)
+    for name, row in per_model.items():
+        row["probe_instructions"] = probed.get(name)
+        if probed.get(name) and row["instructions"]:
+            row["probe_vs_qemu"] = round(probed[name] / row["instructions"], 4)
+    env_result: dict[str, Any] = {
+        "board": e.board,
+        "kernels": e.kernels,
+        "all_ops": e.all_ops,
+        "build_s": round(built.seconds, 1),
+        "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
+        "firmware_all_models": elf_sizes(build_dir / "firmware.elf"),
+        "models": per_model,
+    }
+    if error:
+        env_result["error"] = error
+    if e.per_model_sizes and len(p.names) > 1:
+        for name in p.names:
+            must(p.build(e.name, [name], e.all_ops), f"relinking {name}")
+            if name in per_model:
+                per_model[name]["sizes"] = elf_sizes(build_dir / "firmware.elf")
+    elif len(p.names) == 1 and p.names[0] in per_model:
+        per_model[p.names[0]]["sizes"] = env_result["firmware_all_models"]
+    return env_result
+
+
+def run_aot_env(p: Project, e: FirmwareEnv) -> dict[str, Any]:
+    """One firmware per model (env <name>-<model>): built, run, sized; a model whose build
+    fails is recorded in not_built with the reason."""
+    per_model: dict[str, dict[str, Any]] = {}
+    not_built: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    build_s = 0.0
+    for name in p.names:
+        env = aot.env_name(e.name, name)
+        built = p.build(env, [name])
+        build_s += built.seconds
+        if built.returncode != 0:
+            not_built[name] = aot.build_failure(built.output)
+            say(f"firmware: {env}: {not_built[name]}")
+            continue
+        rows, error = p.run(env)
+        if error:
+            errors[name] = error
+        if name in rows:
+            rows[name]["sizes"] = elf_sizes(p.build_dir(env) / "firmware.elf")
+            per_model[name] = rows[name]
+    env_result: dict[str, Any] = {
+        "board": e.board,
+        "kernels": e.kernels,
+        "runtime": "aot",
+        "build_s": round(build_s, 1),
+        "models": per_model,
+        "not_built": not_built,
+    }
+    if errors:
+        env_result["error"] = "; ".join(f"{n}: {why}" for n, why in errors.items())
+    return env_result
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    path = ctx.out / "firmware"
+    if path.exists():
+        shutil.rmtree(path)
+    (path / "models").mkdir(parents=True)
+    (path / "src").mkdir()
+    models = model_files(ctx)
+    for name, model in models.items():
+        shutil.copyfile(model, path / "models" / f"{name}.tflite")
+    shutil.copyfile(common.BENCH / "firmware" / "main.cpp", path / "src" / "main.cpp")
+    envs = chosen_envs(QUICK_ENVS if ctx.quick else ctx.firmware_envs)
+    names = list(models)
+    (path / "platformio.ini").write_text(ini_text(envs, names))
+    (path / "src" / "bench_models.h").write_text(models_header(names, False))
+    info_env = next(e.name for e in envs if e.runtime != "aot")
+    info = common.pio(["run", "-e", info_env, "-t", "tinyml-info"], path, ctx.core)
     model_macs = macs(must(info, "tinyml-info").output)
+    p = Project(ctx, path, build_plugin(ctx.out), names, model_macs)
     result: dict[str, Any] = {"models": {n: {"macs": model_macs.get(n)} for n in names}, "envs": {}}
     for e in envs:
         say(
             f"firmware: building {e.name} ({e.board}, {e.kernels}"
-            f"{', all ops' if e.all_ops else ''})"
+            f"{', all ops' if e.all_ops else ''}{', AoT' if e.runtime == 'aot' else ''})"
         )
-        header.write_text(models_header(names, e.all_ops))
-        built = must(common.pio(["run", "-e", e.name], project, ctx.core), f"building {e.name}")
-        build_dir = project / ".pio" / "build" / e.name
-        stdout, marks, error = run_counted(build_dir, plugin, ctx.out / f"insn-{e.name}.log")
-        per_model = parse_run(stdout, marks)
-        probed = probe_counts(build_dir)
-        for name, row in per_model.items():
-            m = model_macs.get(name)
-            row["insn_per_mac"] = round(row["instructions"] / m, 3) if m else None
-            row["probe_instructions"] = probed.get(name)
-            if probed.get(name) and row["instructions"]:
-                row["probe_vs_qemu"] = round(probed[name] / row["instructions"], 4)
-        env_result: dict[str, Any] = {
-            "board": e.board,
-            "kernels": e.kernels,
-            "all_ops": e.all_ops,
-            "build_s": round(built.seconds, 1),
-            "tflm_objects": len(list(build_dir.glob("tinyml-tflm-*/**/*.o"))),
-            "firmware_all_models": elf_sizes(build_dir / "firmware.elf"),
-            "models": per_model,
-        }
-        if error:
-            env_result["error"] = error
-        if e.per_model_sizes and len(names) > 1:
-            for name in names:
-                header.write_text(models_header([name], e.all_ops))
-                must(common.pio(["run", "-e", e.name], project, ctx.core), f"relinking {name}")
-                per_model[name]["sizes"] = elf_sizes(build_dir / "firmware.elf")
-        elif len(names) == 1:
-            per_model[names[0]]["sizes"] = env_result["firmware_all_models"]
+        env_result = run_aot_env(p, e) if e.runtime == "aot" else run_interpreter_env(p, e)
         result["envs"][e.name] = env_result
         result["ratios"] = ratios(result)
+        result["aot"] = aot.comparison(result["envs"], names)
         common.write_json(ctx.out / "firmware.partial.json", result)
         say(
             f"firmware: {e.name}: "
-            + ", ".join(f"{n} {r['instructions']:,} insn" for n, r in per_model.items())
+            + ", ".join(f"{n} {r['instructions']:,} insn" for n, r in env_result["models"].items())
         )
-    header.write_text(models_header(names, False))
+    p.header.write_text(models_header(names, False))
     result["ratios"] = ratios(result)
+    result["aot"] = aot.comparison(result["envs"], names)
+    for line in aot.summary(result["aot"]):
+        say(line)
     return result
 
 
