@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--json", action="store_true", help="print the result as JSON at the end")
     setup = sub.add_parser("setup-converter", help="create the converter environment now")
     setup.add_argument("--core-dir", type=Path)
+    setup.add_argument(
+        "--litert-torch",
+        action="store_true",
+        help="also create the LiteRT Torch environment (custom_tinyml_frontend), e.g. before "
+        "going offline",
+    )
     return parser
 
 
@@ -77,7 +83,11 @@ def _path(value: Optional[str]) -> Optional[Path]:
 
 def _run(args: argparse.Namespace) -> int:
     from .convert.conversion import convert_model
-    from .convert.environment import default_core_dir, ensure_converter_python
+    from .convert.environment import (
+        default_core_dir,
+        ensure_converter_python,
+        ensure_litert_torch_python,
+    )
     from .convert.frontends import check_frontend
     from .convert.protocol import ConversionRequest
 
@@ -85,6 +95,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "setup-converter":
         python = ensure_converter_python(core_dir, _log)
         _log(f"TinyML: converter python: {python}")
+        if args.litert_torch:
+            _log(f"TinyML: LiteRT Torch python: {ensure_litert_torch_python(core_dir, _log)}")
         return 0
     check_frontend(args.frontend, [args.model.suffix], args.input_layout, "the command line")
     request = ConversionRequest(
