@@ -78,8 +78,8 @@ def plugin_root() -> Path:
 def private_core(dest: Path) -> Path:
     """A PlatformIO core dir that shares the project's installed packages and platforms but
     none of its caches: builds in it are really first builds (no cross-project TFLM objects)
-    and conversions really cold. The converter environment is shared (it is an installation,
-    not a cache of results)."""
+    and conversions really cold. The converter environments are shared (installations, not
+    caches of results)."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -91,8 +91,9 @@ def private_core(dest: Path) -> Path:
     if (SHARED_CORE / "appstate.json").is_file():
         shutil.copyfile(SHARED_CORE / "appstate.json", dest / "appstate.json")
     (dest / "tinyml").mkdir()
-    for conv in sorted((SHARED_CORE / "tinyml").glob("converter-*")):
-        (dest / "tinyml" / conv.name).symlink_to(conv, target_is_directory=True)
+    for prefix in ("converter", "litert-torch"):
+        for env in sorted((SHARED_CORE / "tinyml").glob(f"{prefix}-*")):
+            (dest / "tinyml" / env.name).symlink_to(env, target_is_directory=True)
     return dest
 
 

@@ -5,12 +5,18 @@ A: the plugin, whole process: `pio run -e mps2-an386 -t tinyml-info` on a copy o
    converts, checks and generates the headers; the target compiles nothing).
 B: the seed's manual pipeline as separate processes with the converter environment's python
    (same pins): torch.onnx.export, onnx2tf, TFLiteConverter int8, `xxd -i`.
+Routes: the plugin's `convert` command on the same .pth, once per PyTorch route
+   (custom_tinyml_frontend = onnx2tf, litert-torch), interleaved: whole process, each step,
+   the int8 model's size, arena and accuracy. The LiteRT Torch environment is made beforehand
+   (not timed) when the core dir has none.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import statistics
 from typing import Any
 
 from . import common
@@ -78,10 +84,9 @@ def run(ctx: Context) -> dict[str, Any]:
         keep = ctx.out / "digits_cnn.tflite"
         shutil.copyfile(tflite[0], keep)
         ctx.shared["mnist_tflite"] = str(keep)
-    import statistics
-
     n = ctx.runs
     return {
+        "routes": routes(ctx),
         "a": "plugin: pio run -t tinyml-info, cold (.pth -> int8 .tflite -> headers)",
         "b": "seed: torch.onnx.export, onnx2tf, TFLiteConverter, xxd -i (separate processes)",
         "timing": timing,
@@ -91,6 +96,69 @@ def run(ctx: Context) -> dict[str, Any]:
         else [],
         "plugin_steps_s": _steps(plugin_logs[-1]) if plugin_logs else {},
         "goal": "ratio <= 0.8",
+    }
+
+
+ROUTES = ("onnx2tf", "litert-torch")
+
+
+def routes(ctx: Context) -> dict[str, Any]:
+    """The digits .pth through each PyTorch route with the plugin's convert command."""
+    from platformio_plugin.convert.environment import ensure_litert_torch_python
+
+    # An installation like the converter's: made once in the shared core dir, linked here.
+    made = ensure_litert_torch_python(common.SHARED_CORE, common.say).parents[1]
+    link = ctx.core / "tinyml" / made.name
+    if not link.exists():
+        link.symlink_to(made, target_is_directory=True)
+    models = common.MNIST / "models"
+    out = ctx.out / "convert" / "routes"
+    args = [
+        str(models / "digits_cnn.pth"),
+        "--model-class",
+        f"{models / 'digits_cnn.py'}:DigitsCNN",
+        "--input-shape",
+        "1,1,8,8",
+        "--calibration",
+        str(models / "calibration.npy"),
+        "--validation",
+        str(models / "digits_cnn.validation.npz"),
+    ]
+    environ = dict(common.pio_environ(ctx.core), PYTHONPATH=str(common.plugin_root()))
+    reports: dict[str, dict[str, Any]] = {}
+
+    def convert(route: str) -> float:
+        folder = out / route
+        shutil.rmtree(folder, ignore_errors=True)
+        command = [str(common.VENV_BIN / "python"), "-m", "platformio_plugin", "convert", *args]
+        result = must(
+            common.run_timed(command + ["--frontend", route, "--out", str(folder), "--json"],
+                             common.REPO, environ),
+            f"convert --frontend {route}",
+        )  # fmt: skip
+        reports[route] = json.loads(result.output[result.output.index("\n{") + 1 :])["report"]
+        return result.seconds
+
+    timing = common.ab_medians(
+        lambda: convert(ROUTES[0]), lambda: convert(ROUTES[1]), ctx.runs, warmup=not ctx.quick
+    )
+    per_route = {}
+    for route in ROUTES:
+        r = reports[route]
+        per_route[route] = {
+            "route": r["route"],
+            "steps_s": {k: v["seconds"] for k, v in r["stages"].items()},
+            "tflite_bytes": r["tflite_bytes"],
+            "arena_bytes_host": r["arena_bytes_host"],
+            "accuracy_float": round(float(r["accuracy_float"]), 2),
+            "accuracy_int8": round(float(r["accuracy_int8"]), 2),
+            "top1_agreement": round(float(r["top1_agreement"]), 2),
+        }
+    return {
+        "a": f"python -m platformio_plugin convert --frontend {ROUTES[0]}",
+        "b": f"python -m platformio_plugin convert --frontend {ROUTES[1]}",
+        "timing": timing,
+        "per_route": per_route,
     }
 
 

@@ -89,9 +89,32 @@ def render(results: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+        if "routes" in c:
+            lines += route_table(c["routes"])
     if "firmware" in b:
         lines += firmware_tables(b["firmware"])
     return "\n".join(lines) + "\n"
+
+
+def route_table(routes: dict[str, Any]) -> list[str]:
+    """The digits .pth through each PyTorch route (custom_tinyml_frontend)."""
+    t = routes["timing"]
+    lines = [
+        f"PyTorch routes, digits_cnn.pth, `python -m platformio_plugin convert` (median of "
+        f"{t['runs']}): onnx2tf {t['a_median_s']} s, litert-torch {t['b_median_s']} s "
+        f"(ratio {t['ratio']}, pairs {t['pair_ratio_median']}).",
+        "",
+        "| Route | steps (s, last run) | int8 .tflite | arena (host) | accuracy float / int8 "
+        "| top-1 agreement |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in routes["per_route"].items():
+        steps = ", ".join(f"{k} {v}" for k, v in r["steps_s"].items())
+        lines.append(
+            f"| {name} | {steps} | {_n(r['tflite_bytes'])} B | {_n(r['arena_bytes_host'])} B "
+            f"| {r['accuracy_float']} % / {r['accuracy_int8']} % | {r['top1_agreement']} % |"
+        )
+    return lines + [""]
 
 
 def firmware_tables(fw: dict[str, Any]) -> list[str]:
