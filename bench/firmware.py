@@ -343,6 +343,9 @@ def run_interpreter_env(p: Project, e: FirmwareEnv) -> dict[str, Any]:
                 per_model[name]["sizes"] = elf_sizes(build_dir / "firmware.elf")
     elif len(p.names) == 1 and p.names[0] in per_model:
         per_model[p.names[0]]["sizes"] = env_result["firmware_all_models"]
+    if e.per_model_sizes:  # the same program without a model: what every firmware has
+        must(p.build(e.name, [], e.all_ops), "linking without a model")
+        env_result["baseline_sizes"] = elf_sizes(build_dir / "firmware.elf")
     return env_result
 
 
