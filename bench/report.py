@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from . import aot
+
 GOALS = {  # model -> (CMSIS-NN vs reference instructions on the Cortex-M4)
     "person_detect": 0.05,
     "kws_ref_model_int8": 0.07,
@@ -143,6 +145,8 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     for env, e in fw["envs"].items():
+        if "firmware_all_models" not in e:  # AoT envs: one firmware per model
+            continue
         s = e["firmware_all_models"]
         lines.append(
             f"| {env} | {e['build_s']} | {e['tflm_objects']} | {_n(s['text'])} / "
@@ -167,7 +171,10 @@ def firmware_tables(fw: dict[str, Any]) -> list[str]:
             f"{_n(text)} | "
             f"{_ok(text, TEXT_GOAL)} | {_n(slack)} | {_ok(slack, ARENA_SLACK_GOAL)} |"
         )
-    return lines + [""]
+    lines.append("")
+    if fw.get("aot"):
+        lines += aot.table(fw["aot"])
+    return lines
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
