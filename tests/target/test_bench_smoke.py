@@ -78,3 +78,11 @@ def test_firmware_counts_hello_world(quick_results: dict[str, Any]) -> None:
     assert 0 < row["arena_used"] <= row["arena_size"]
     assert row["sizes"]["text"] > 0
     assert firmware["models"]["hello_world_int8"]["macs"] > 0
+
+
+def test_firmware_compares_aot_on_hello_world(quick_results: dict[str, Any]) -> None:
+    firmware = quick_results["benchmarks"]["firmware"]
+    row = firmware["aot"]["hello_world_int8"]["M4"]
+    assert row["aot"]["flash"] > 0 and row["aot"]["stack"] > 0
+    assert row["interpreter"]["ram"] > row["interpreter"]["stack"] > 0
+    assert row["ratio"]["instructions"] > 0 and row["ratio"]["flash_net"] is not None
