@@ -211,6 +211,20 @@ class _Job:
             "min_samples": request.min_calibration_samples,
         }
 
+    def check(
+        self, pipe: _Pipeline, work: Path, labels: bool, reference: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The checks step of the int8 model against ``reference``, with the arena measured
+        beside it (it needs only the .tflite)."""
+        self.workers.append(pipe.start_arena(self.tflite))
+        return pipe.step(
+            "checks",
+            "checks",
+            _checks_request(
+                self.request, self.model, self.tflite, self.golden, work, labels, reference
+            ),
+        )
+
 
 def _convert(
     request: ConversionRequest,
@@ -323,15 +337,9 @@ def _onnx(job: _Job, work: Path) -> tuple[_Pipeline, dict[str, Any], str, str]:
             "out_tflite": str(job.tflite),
         },
     )
-    job.workers.append(pipe.start_arena(job.tflite))
-    checks = pipe.step(
-        "checks",
-        "checks",
-        _checks_request(
-            request, model, job.tflite, job.golden, work, prep["labels"],
-            {"onnx": str(work / "model.onnx"), "layout": tf_info["layout"]},
-        ),
-    )  # fmt: skip
+    checks = job.check(
+        pipe, work, prep["labels"], {"onnx": str(work / "model.onnx"), "layout": tf_info["layout"]}
+    )
     job.report["calibration_samples"] = prep["calibration_samples"]
     if tf_info["layout"] == "channels_last":
         source_layout, input_layout = layouts(len(prep["input_shape"]), True)
@@ -441,15 +449,9 @@ def _tf_float(
             "out_tflite": str(job.tflite),
         },
     )
-    job.workers.append(pipe.start_arena(job.tflite))
-    checks = pipe.step(
-        "checks",
-        "checks",
-        _checks_request(
-            job.request, model, job.tflite, job.golden, work, prep["labels"],
-            {"float_tflite": str(float_tflite), "layout": "same"},
-        ),
-    )  # fmt: skip
+    checks = job.check(
+        pipe, work, prep["labels"], {"float_tflite": str(float_tflite), "layout": "same"}
+    )
     job.report["calibration_samples"] = prep["calibration_samples"]
     job.report["source_input_shape"] = prep["input_shape"]
     return pipe, checks, prep, first
