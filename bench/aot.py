@@ -88,6 +88,7 @@ def footprint(row: dict[str, Any], baseline: Optional[dict[str, int]]) -> Option
         "flash": flash_of(sizes),
         "ram": sizes["data"] + sizes["bss"] + stack,
         "stack": stack,
+        "stack_base": row.get("stack_base", 0),
         "instructions": row["instructions"],
     }
     if baseline:

@@ -241,13 +241,13 @@ def run_counted(build_dir: Path, plugin: Path, log: Path) -> tuple[str, list[int
 def parse_run(stdout: str, marks: list[int]) -> dict[str, dict[str, Any]]:
     rows = re.findall(
         r"bench: model (\w+) arena_size (\d+) arena_used (\d+) argmax (-?\d+) stack (\d+)"
-        r" output_fnv ([0-9a-f]+)",
+        r" stack_base (\d+) output_fnv ([0-9a-f]+)",
         stdout,
     )
     if len(marks) < 2 * len(rows):
         raise SystemExit(f"bench: {len(marks)} marks for {len(rows)} models:\n{stdout}")
     out: dict[str, dict[str, Any]] = {}
-    for i, (name, size, used, argmax, stack, fnv) in enumerate(rows):
+    for i, (name, size, used, argmax, stack, base, fnv) in enumerate(rows):
         out[name] = {
             "instructions": marks[2 * i + 1] - marks[2 * i],
             "arena_size": int(size),
@@ -255,6 +255,7 @@ def parse_run(stdout: str, marks: list[int]) -> dict[str, dict[str, Any]]:
             "arena_slack_pct": round((int(size) - int(used)) * 100 / int(size), 2),
             "argmax": int(argmax),
             "stack": int(stack),
+            "stack_base": int(base),
             "output_fnv": fnv,
         }
     return out

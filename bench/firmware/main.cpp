@@ -7,7 +7,8 @@
 // Stack high-water: before each model, the free RAM between the heap's end and the current
 // stack pointer is painted with a pattern; after the inferences, the lowest word no longer
 // holding it is the deepest the stack went. The figure is counted from the top of RAM, so it
-// includes main's own frame and the startup code's.
+// includes main's own frame and the startup code's; stack_base is the part that is the harness's
+// (the depth at painting, plus the unpainted margin below it): the floor of the figure.
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ namespace {
 constexpr uint32_t kPaint = 0xC5A5C5A5u;
 constexpr uintptr_t kPaintMargin = 64;  // bytes below paint()'s own stack pointer left alone
 volatile uint32_t* g_painted = nullptr;
+unsigned g_stack_base = 0;
 
 __attribute__((noinline)) void paint_stack() {
   uintptr_t sp;
@@ -32,6 +34,8 @@ __attribute__((noinline)) void paint_stack() {
   volatile uint32_t* p = reinterpret_cast<volatile uint32_t*>(low);
   volatile uint32_t* stop = reinterpret_cast<volatile uint32_t*>(sp - kPaintMargin);
   g_painted = p;
+  g_stack_base = static_cast<unsigned>(reinterpret_cast<uintptr_t>(&__stack_top__) - sp +
+                                       kPaintMargin);
   while (p < stop) *p++ = kPaint;
 }
 
@@ -71,9 +75,10 @@ int run_model(const char* name) {
   const size_t out_bytes = M::kOutputElements * (M::kOutputType == kTfLiteInt8 ? 1u : 4u);
   const uint32_t hash = fnv1a(model.template output<uint8_t>(), out_bytes);
   tinyml::log_line(
-      "bench: model %s arena_size %u arena_used %u argmax %d stack %u output_fnv %08lx", name,
-      static_cast<unsigned>(M::kArenaSize), static_cast<unsigned>(model.arena_used_bytes()),
-      model.argmax(), stack, static_cast<unsigned long>(hash));
+      "bench: model %s arena_size %u arena_used %u argmax %d stack %u stack_base %u "
+      "output_fnv %08lx",
+      name, static_cast<unsigned>(M::kArenaSize), static_cast<unsigned>(model.arena_used_bytes()),
+      model.argmax(), stack, g_stack_base, static_cast<unsigned long>(hash));
   return 0;
 }
 
