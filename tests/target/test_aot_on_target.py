@@ -8,8 +8,9 @@ emulated Cortex-M4 (mps2-an386) and Cortex-M0+ (mps2-m0plus), CMSIS-NN kernels i
 - flash and RAM of both builds (arm-none-eabi-size) and each kArenaSize are printed for the
   record, not asserted.
 
-Models: TFLM's hello_world, MLPerf Tiny's KWS DS-CNN and AD autoencoder (int8 .tflite), and
-the digits example's CNN (.pth, converted by the build). Needs the TFLM/CMSIS-NN sources.
+Models: TFLM's hello_world, micro_speech and person detection, MLPerf Tiny's KWS DS-CNN, AD
+autoencoder and streaming wake word (int8 .tflite), and the digits example's CNN (.pth,
+converted by the build). Needs the TFLM/CMSIS-NN sources.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ TFLITE_MODELS = {
     "hello_world_int8": "tflm_hello_world/hello_world_int8.tflite",
     "kws_ref_model_int8": "mlperf_kws_dscnn/kws_ref_model_int8.tflite",
     "ad01_int8": "mlperf_ad_autoencoder/ad01_int8.tflite",
+    "str_ww_ref_model": "mlperf_streaming_wakeword/str_ww_ref_model.tflite",
+    "micro_speech_quantized": "tflm_micro_speech/micro_speech_quantized.tflite",
+    "person_detect": "tflm_person_detection/person_detect.tflite",
 }
 DIGITS = "digits_cnn"
 MODELS = [*TFLITE_MODELS, DIGITS]
@@ -207,6 +211,6 @@ def test_aot_outputs_equal_the_interpreters(board: str, aot_project: Path) -> No
         )
     for name in MODELS:
         print(
-            f"  {name:20} kArenaSize interpreter {arenas[interpreter.env][name]:>7,} B, "
+            f"  {name:22} kArenaSize interpreter {arenas[interpreter.env][name]:>7,} B, "
             f"AoT {arenas[aot.env][name]:>7,} B"
         )
