@@ -144,3 +144,37 @@ def test_unsupported_nodes_are_all_named(shared_models: Path) -> None:
     missing = [n for n in graph.nodes if n.op not in ("FULLY_CONNECTED", "SOFTMAX", "RESHAPE")]
     assert [o[0] for o in caught.value.offenders][: len(missing)] == [n.index for n in missing]
     assert "custom_tinyml_runtime = tflm" in caught.value.render()
+
+
+def _config(tmp_path: Path, cpu: str, **options: str):  # type: ignore[no-untyped-def]
+    from platformio_plugin.config import BoardSpec, load_config
+
+    (tmp_path / "models").mkdir(exist_ok=True)
+    (tmp_path / "models" / "m.tflite").write_bytes(b"x")
+    raw = {f"custom_tinyml_{k}": v for k, v in {"runtime": "aot", **options}.items()}
+    board = BoardSpec("b", cpu, "", 1 << 20, 1 << 18)
+    return load_config(
+        raw, env_name="e", project_dir=tmp_path, build_dir=tmp_path / ".pio/build/e", board=board
+    )
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33"])
+def test_aot_runs_on_cortex_m_with_cmsis_nn_and_no_probe(tmp_path: Path, cpu: str) -> None:
+    from platformio_plugin.aot import check_board
+    from platformio_plugin.pipeline import probed_core
+
+    config = _config(tmp_path, cpu)
+    check_board(config)
+    assert probed_core(config) is None  # the probe runs TFLM's interpreter
+
+
+@pytest.mark.parametrize(
+    ("cpu", "kernels"), [("cortex-m55", "auto"), ("cortex-m4", "reference"), ("esp32", "auto")]
+)
+def test_aot_refuses_other_boards_with_the_fix(tmp_path: Path, cpu: str, kernels: str) -> None:
+    from platformio_plugin.aot import check_board
+    from platformio_plugin.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        check_board(_config(tmp_path, cpu, kernels=kernels))
+    assert "custom_tinyml_runtime = tflm" in caught.value.render()
