@@ -108,11 +108,20 @@ def ahead_of_time(
 
 
 def probed_core(config: PluginConfig) -> str | None:
-    """The core the build's probe emulates for this env, None when it runs no probe (the
-    probe runs TFLM's interpreter: not for the ahead-of-time runtime)."""
+    """The core on which the build's probe measures the arena for this env, None when it
+    measures none (the ahead-of-time runtime's arena is its plan: its probe, which checks the
+    code, is ``aot_checked_core``)."""
     if config.options.runtime in ("none", "aot") or config.options.probe == "no":
         return None
     if not config.models:
+        return None
+    return probe_core(config.board.cpu, config.board.fpu)
+
+
+def aot_checked_core(config: PluginConfig) -> str | None:
+    """The core the build's probe runs the ahead-of-time code on (custom_tinyml_runtime = aot:
+    golden vectors, instructions, stack; the arena stays the plan), None when it runs none."""
+    if config.options.runtime != "aot" or config.options.probe == "no" or not config.models:
         return None
     return probe_core(config.board.cpu, config.board.fpu)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SCons.Script import COMMAND_LINE_TARGETS
 
@@ -18,6 +18,9 @@ from .. import cache, files, pipeline
 from ..config import PluginConfig, board_spec, discover_model_paths, has_tinyml_options, load_config
 from ..errors import BuildFolderError, TinyMLError
 from ..results import PreparedEnv
+
+if TYPE_CHECKING:
+    from .tflm_build import LinkedLibrary
 
 INFO_TARGET = "tinyml-info"
 BUILD_LOCKS = "tinyml-locks"  # beside the build folder: `pio run` may delete .pio/build
@@ -97,16 +100,17 @@ def skip_runtime(env: Any) -> None:
     env["SRC_FILTER"] = ["-<*>"]
 
 
-def build_model_data(env: Any, generated_dir: Path, includes: Any = None) -> None:
+def build_model_data(env: Any, generated_dir: Path, includes: Any = None) -> Any:
     """The generated model .cc files as a small library the program links; ``includes``:
     the CMSIS-NN library's include folders, which the ahead-of-time sources need (only they
-    get them: a framework's own CMSIS stays unshadowed elsewhere)."""
+    get them: a framework's own CMSIS stays unshadowed elsewhere). Returns the library."""
     build_env = env
     if includes:
         build_env = env.Clone()
         build_env.AppendUnique(CPPPATH=list(includes))
     lib = build_env.BuildLibrary(str(generated_dir.parent / "tinyml-models"), str(generated_dir))
     env.Append(LIBS=[lib])
+    return lib
 
 
 # What the custom targets act on. Module state, not closures: SCons fingerprints a Python
@@ -180,11 +184,13 @@ def register_targets(env: Any, config: PluginConfig, prepared: PreparedEnv | Non
     )
 
 
-def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv) -> Any:
+def link_runtime(
+    env: Any, envs: list[Any], config: PluginConfig, prepared: PreparedEnv
+) -> LinkedLibrary:
     """TFLM + kernels for exactly the env's ops, built with the board's own flags (with
     custom_tinyml_runtime = aot: CMSIS-NN alone); on an Arm Cortex-M env, the probe that
-    measures each model on its core before anything else compiles. Returns the library's
-    include folders."""
+    measures each model on its core before anything else compiles (the ahead-of-time code's
+    probe: ``add_aot_probe``, once the model library exists). Returns what was linked."""
     from . import tflm_build
 
     linked = tflm_build.add_tflm_library(
@@ -206,7 +212,23 @@ def link_runtime(env: Any, envs: list[Any], config: PluginConfig, prepared: Prep
         probe_build.add_probe(
             env, linked, config, prepared, core, Path(env.subst("$PROJECT_CORE_DIR")), say
         )
-    return linked.lib_env["CPPPATH"]
+    return linked
+
+
+def add_aot_probe(
+    env: Any, linked: LinkedLibrary, config: PluginConfig, prepared: PreparedEnv,
+    models_lib: Any,
+) -> None:  # fmt: skip
+    """custom_tinyml_runtime = aot on an Arm Cortex-M env: the probe that runs the generated
+    code on its core (golden vectors, instructions, stack); the model library waits for it."""
+    core = pipeline.aot_checked_core(config)
+    if core is not None:
+        from . import aot_probe_build
+
+        aot_probe_build.add_aot_probe(
+            env, linked, config, prepared, core, Path(env.subst("$PROJECT_CORE_DIR")), say,
+            gate=models_lib,
+        )  # fmt: skip
 
 
 def dump_ide_data(env: Any, projenv: Any) -> None:
@@ -257,7 +279,9 @@ def run(env: Any, projenv: Any = None) -> None:
         register_targets(env, config, prepared)
         if config.options.runtime == "aot" and prepared.models:
             # The generated sources include CMSIS-NN: its folders come with its library.
-            build_model_data(env, config.generated_dir, link_runtime(env, envs, config, prepared))
+            linked = link_runtime(env, envs, config, prepared)
+            models_lib = build_model_data(env, config.generated_dir, linked.lib_env["CPPPATH"])
+            add_aot_probe(env, linked, config, prepared, models_lib)
         else:
             if prepared.models:
                 build_model_data(env, config.generated_dir)

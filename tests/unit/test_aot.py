@@ -161,11 +161,11 @@ def _config(tmp_path: Path, cpu: str, **options: str):  # type: ignore[no-untype
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33"])
 def test_aot_runs_on_cortex_m_with_cmsis_nn_and_no_probe(tmp_path: Path, cpu: str) -> None:
     from platformio_plugin.aot import check_board
-    from platformio_plugin.pipeline import probed_core
+    from platformio_plugin.pipeline import aot_checked_core, probed_core
 
     config = _config(tmp_path, cpu)
     check_board(config)
-    assert probed_core(config) is None  # the probe runs TFLM's interpreter
+    assert probed_core(config) is None and aot_checked_core(config) == cpu  # arena: the plan
 
 
 @pytest.mark.parametrize(

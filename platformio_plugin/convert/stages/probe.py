@@ -288,6 +288,7 @@ class ModelRun:
     env: str
     data: bytes
     budget: int
+    runtime: str = "tflm"  # "aot": the probe program runs the ahead-of-time code
 
     def load(self) -> None:
         self.machine.uc.mem_map(MODEL_BASE, _page(len(self.data)))
@@ -329,8 +330,15 @@ class ModelRun:
             f"{self.label} does not run on the emulated {self.machine.core} "
             f"(env {self.env}){where}: {what}"
         )
+        if self.runtime == "aot":
+            message = (
+                f"{self.label}: its ahead-of-time code fails the build's check on the emulated "
+                f"{self.machine.core} (env {self.env}): {what}"
+            )
         if seen:
             message += f"\n       TFLite Micro printed: {seen}"
+        if not hint and self.runtime == "aot":
+            hint = AOT_HINT
         return ProbeError(
             message,
             hint
@@ -339,13 +347,20 @@ class ModelRun:
         )
 
 
+def _begin_failed(run: ModelRun, value: int) -> str:
+    """Why tinyml_probe_begin returned ``value`` (not 0)."""
+    if run.runtime == "aot":
+        return AOT_BEGIN.get(value, f"begin() returned {value}")
+    return "AllocateTensors failed"
+
+
 def _invoke_fails(run: ModelRun, size: int, vector: bytes) -> Optional[str]:
     """None when a fresh interpreter with ``size`` bytes allocates and invokes; else why not."""
     outcome = run.begin(size)
     if outcome.fault:
         return outcome.fault
     if outcome.value != 0:
-        return "AllocateTensors failed"
+        return _begin_failed(run, outcome.value)
     outcome, _ = run.run_vector(vector)
     if outcome.fault:
         return outcome.fault
@@ -357,7 +372,7 @@ def _allocate_fails(run: ModelRun, size: int, vector: bytes) -> Optional[str]:  
     outcome = run.begin(size)
     if outcome.fault:
         return outcome.fault
-    return "AllocateTensors failed" if outcome.value != 0 else None
+    return _begin_failed(run, outcome.value) if outcome.value != 0 else None
 
 
 def smallest_arena(run: ModelRun, used: int, vector: bytes) -> int:
@@ -401,7 +416,10 @@ def probe_model(machine: Machine, spec: dict[str, Any], env: str, budget: int) -
     golden = json.loads(Path(spec["golden"]).read_text(encoding="utf-8"))
     vectors = [bytes(v & 0xFF for v in vec["input"]) for vec in golden["vectors"]]
     expected = [bytes(v & 0xFF for v in vec["output"]) for vec in golden["vectors"]]
-    run = ModelRun(machine, int(spec["index"]), str(spec["label"]), env, data, budget)
+    run = ModelRun(
+        machine, int(spec["index"]), str(spec["label"]), env, data, budget,
+        str(spec.get("runtime", "tflm")),
+    )  # fmt: skip
     run.load()
     try:
         return _probe_loaded(run, spec, vectors, expected)
@@ -419,7 +437,8 @@ def _probe_loaded(
     #    time go?
     outcome = run.begin(ARENA_MAX, profile=True)
     if outcome.fault or outcome.value != 0:
-        raise run.error(outcome.fault or "AllocateTensors failed even with 16 MB", outcome)
+        failed = outcome.fault or f"{_begin_failed(run, outcome.value)} even with 16 MB"
+        raise run.error(failed, outcome)
     used = machine.call("tinyml_probe_arena_used").value
     if not first:  # no golden vectors: zeros
         first = bytes(run.tensor(False)[1])
@@ -462,10 +481,12 @@ def _probe_loaded(
     for k, (vector, want) in enumerate(zip(vectors, expected)):
         outcome = run.begin(size)
         if outcome.fault or outcome.value != 0:
-            raise run.error(outcome.fault or "AllocateTensors failed", outcome)
+            raise run.error(outcome.fault or _begin_failed(run, outcome.value), outcome)
         outcome, got = run.run_vector(vector)
         if outcome.fault or outcome.value != 0:
             raise run.error(f"golden vector {k}: {outcome.fault or 'Invoke failed'}", outcome)
+        if got != want and run.runtime == "aot":
+            raise run.error(aot_mismatch(k, got, want), None)
         if got != want:
             j = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
             last = profile[-1] if profile else {"index": -1, "op": "?"}
@@ -491,6 +512,35 @@ def _probe_loaded(
 
 def _s8(value: int) -> int:
     return value - 256 if value > 127 else value
+
+
+# The ahead-of-time code (harness/aot_probe.cc): what its begin() returns, and the fix.
+AOT_BEGIN = {
+    1: "the probe program has no ahead-of-time code for this model",
+    2: "the arena is smaller than the build's arena plan",
+    4: "AotCheck failed: CMSIS-NN asks for a larger scratch buffer than the build planned",
+}
+AOT_HINT = (
+    "Build this env with custom_tinyml_runtime = tflm (TFLM's interpreter) and report the model "
+    "to pio-tinyml; golden vectors edited by hand are made again by `pio run -t "
+    "tinyml-clean-cache` and a build."
+)
+
+
+def aot_mismatch(k: int, got: bytes, want: bytes) -> str:
+    """What a golden vector's output of the ahead-of-time code shows against the host's."""
+    if len(got) != len(want):
+        return (
+            f"golden vector {k}: the ahead-of-time code's output has {len(got)} bytes, TFLM's "
+            f"interpreter on the host {len(want)}"
+        )
+    j = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
+    differ = sum(1 for a, b in zip(got, want) if a != b)
+    return (
+        f"golden vector {k} differs from TFLM's interpreter on the host: output byte {j} of "
+        f"the ahead-of-time code is {_s8(got[j])}, expected {_s8(want[j])} ({differ} of "
+        f"{len(want)} bytes differ)"
+    )
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
