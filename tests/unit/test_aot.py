@@ -5,13 +5,14 @@ outputs are checked on the emulated cores (tests/target/test_aot_on_target.py)."
 from __future__ import annotations
 
 import math
+import struct
 from pathlib import Path
 
 import pytest
 
 from platformio_plugin.aot import quant
 from platformio_plugin.aot.emit import generate_model
-from platformio_plugin.aot.graph import read_graph
+from platformio_plugin.aot.graph import Graph, Node, Tensor, read_graph
 from platformio_plugin.aot.plan import Buffer, lifetimes, plan_arena
 from platformio_plugin.errors import AotUnsupportedError
 
@@ -178,3 +179,122 @@ def test_aot_refuses_other_boards_with_the_fix(tmp_path: Path, cpu: str, kernels
     with pytest.raises(ConfigError) as caught:
         check_board(_config(tmp_path, cpu, kernels=kernels))
     assert "custom_tinyml_runtime = tflm" in caught.value.render()
+
+
+def _tensor(index: int, shape: tuple[int, ...], scale: float = 0.5, zero_point: int = 0) -> Tensor:
+    return Tensor(index, f"t{index}", shape, "int8", (quant.f32(scale),), (zero_point,), 0, b"")
+
+
+def _int32s(index: int, shape: tuple[int, ...], *values: int) -> Tensor:
+    data = struct.pack(f"<{len(values)}i", *values)
+    return Tensor(index, f"t{index}", shape, "int32", (), (), 0, data)
+
+
+def _one_node(op: str, tensors: list[Tensor], inputs: tuple[int, ...]) -> Graph:
+    out = len(tensors) - 1
+    return Graph("g", tuple(tensors), (Node(0, op, inputs, (out,), {}),), (0,), (out,))
+
+
+def test_pad_takes_the_output_zero_point_and_pads_to_four_dims() -> None:
+    from platformio_plugin.aot.ops.pad import emit
+
+    graph = _one_node(
+        "PAD",
+        [
+            _tensor(0, (5, 6, 3), zero_point=-7),
+            _int32s(1, (3, 2), 0, 0, 1, 2, 2, 1),
+            _tensor(2, (5, 9, 6), zero_point=-7),
+        ],
+        (0, 1),
+    )
+    values = emit(graph.nodes[0], graph, False).values
+    assert values["pad_value"] == -7  # kernels/cmsis_nn/pad.cc: the output zero point
+    assert values["input_dims"] == "1, 5, 6, 3"  # rank 3: n is 1, pads of n are 0
+    assert values["pre_pad"] == "0, 0, 1, 2"
+    assert values["post_pad"] == "0, 0, 2, 1"
+
+
+def test_padv2_takes_its_constant_value_as_it_is() -> None:
+    from platformio_plugin.aot.ops.common import Unsupported
+    from platformio_plugin.aot.ops.pad import emit
+
+    def graph(value_scale: float) -> Graph:
+        value = Tensor(2, "v", (), "int8", (quant.f32(value_scale),), (3,), 0, b"\x80")
+        return _one_node(
+            "PADV2",
+            [
+                _tensor(0, (1, 2, 2, 4), 0.25, 3),
+                _int32s(1, (4, 2), 0, 0, 1, 1, 1, 1, 0, 0),
+                value,
+                _tensor(3, (1, 4, 4, 4), 0.25, 3),
+            ],
+            (0, 1, 2),
+        )
+
+    good = graph(0.25)
+    assert emit(good.nodes[0], good, False).values["pad_value"] == -128
+    other = graph(0.5)  # TFLM's PadPrepare refuses a value quantized unlike the output
+    with pytest.raises(Unsupported):
+        emit(other.nodes[0], other, False)
+
+
+def test_mean_multiplier_readapts_for_the_count_as_tflm() -> None:
+    """QuantizedMeanOrSum: the multiplier of input/output scale, shifted left by
+    floor(log2(count)) (at most 32 and 31 + shift), divided by count."""
+    from platformio_plugin.aot.ops.mean import mean_multiplier
+
+    # Equal scales (MobileNetV2's 7x7 global mean): 1.0 is (2^30, 1), then 5 more bits.
+    assert mean_multiplier(0.07, 0.07, 49) == ((1 << 30 << 5) // 49, 1 - 5)
+    in_scale, out_scale = quant.f32(0.006684721), quant.f32(0.003885171)
+    multiplier, shift = quant.quantize_multiplier(in_scale / out_scale)
+    assert mean_multiplier(in_scale, out_scale, 7) == ((multiplier << 2) // 7, shift - 2)
+    # A small ratio: the extra shift stops at 31 + shift.
+    multiplier, shift = quant.quantize_multiplier(2.0**-29)
+    assert shift == -28
+    assert mean_multiplier(2.0**-29, 1.0, 16) == ((multiplier << 3) // 16, -31)
+
+
+def test_mean_over_height_and_width_is_outer_count_inner() -> None:
+    from platformio_plugin.aot.ops.mean import emit, resolve_axis
+
+    assert resolve_axis(4, (-2, 1, 2)) == [2, 1]  # negative from the end, duplicates dropped
+    graph = _one_node(
+        "MEAN",
+        [
+            _tensor(0, (1, 7, 7, 16), 0.07, -9),
+            _int32s(1, (2,), 1, 2),
+            _tensor(2, (1, 1, 1, 16), 0.07, -9),
+        ],
+        (0, 1),
+    )
+    values = emit(graph.nodes[0], graph, False).values
+    assert (values["outer"], values["count"], values["inner"]) == (1, 49, 16)
+    assert values["sum_offset"] == 9 * 49
+    assert (values["left_shift"], values["right_shift"]) == (0, 4)
+    assert values["output_offset"] == -9
+
+
+def test_mean_refuses_axes_that_are_not_one_run() -> None:
+    from platformio_plugin.aot.ops.common import Unsupported
+    from platformio_plugin.aot.ops.mean import emit
+
+    graph = _one_node(
+        "MEAN",
+        [
+            _tensor(0, (2, 3, 4)),
+            _int32s(1, (2,), 0, 2),
+            _tensor(2, (3,)),
+        ],
+        (0, 1),
+    )
+    with pytest.raises(Unsupported, match="not one run"):
+        emit(graph.nodes[0], graph, False)
+
+
+def test_mobilenet_v2_is_generated_completely(shared_models: Path) -> None:
+    """PyTorch's MobileNetV2 (TRANSPOSE, 18 PADs, one MEAN over 7x7 with equal scales)."""
+    rel = "tflm_pytorch_mobilenetv2/mobilenet_v2_quantized_1x3x224x224.tflite"
+    model = generate_model(_model(shared_models, rel), "mnv2", dsp=True, banner="")
+    assert model.source.count("arm_pad_s8(") == 18
+    assert model.source.count(": MEAN 1x7x7x1280 -> 1x1x1x1280, axes [1, 2]") == 1
+    assert "* 701219150;" in model.source  # 2^35 / 49: the multiplier 1.0 over 49 inputs

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from ..graph import Graph, Node
-from . import conv_2d, depthwise_conv_2d, fully_connected, pooling, reshape, softmax, transpose
+from . import (
+    conv_2d,
+    depthwise_conv_2d,
+    fully_connected,
+    mean,
+    pad,
+    pooling,
+    reshape,
+    softmax,
+    transpose,
+)
 from .common import NodeCode
 
 Emitter = Callable[[Node, Graph, bool], NodeCode]
@@ -19,4 +29,7 @@ EMITTERS: Mapping[str, Emitter] = {
     "RESHAPE": reshape.emit,
     "SOFTMAX": softmax.emit,
     "TRANSPOSE": transpose.emit,
+    "PAD": pad.emit,
+    "PADV2": pad.emit,
+    "MEAN": mean.emit,
 }
