@@ -298,3 +298,75 @@ def test_mobilenet_v2_is_generated_completely(shared_models: Path) -> None:
     assert model.source.count("arm_pad_s8(") == 18
     assert model.source.count(": MEAN 1x7x7x1280 -> 1x1x1x1280, axes [1, 2]") == 1
     assert "* 701219150;" in model.source  # 2^35 / 49: the multiplier 1.0 over 49 inputs
+
+
+def test_concatenation_copies_each_inputs_block_per_outer_index() -> None:
+    from platformio_plugin.aot.ops.common import Unsupported
+    from platformio_plugin.aot.ops.concatenation import emit
+
+    tensors = [_tensor(0, (1, 4, 4, 6), 0.1, 3), _tensor(1, (1, 4, 4, 2), 0.1, 3)]
+    graph = Graph(
+        "g",
+        (*tensors, _tensor(2, (1, 4, 4, 8), 0.1, 3)),
+        (Node(0, "CONCATENATION", (0, 1), (2,), {"axis": -1, "activation": 0}),),
+        (0, 1),
+        (2,),
+    )
+    values = emit(graph.nodes[0], graph, False).values
+    assert (values["outer"], values["sizes"], values["count"]) == (16, "6, 2", 2)
+    unlike = Graph(  # TFLM's Prepare wants every input quantized as the output
+        "g",
+        (tensors[0], _tensor(1, (1, 4, 4, 2), 0.2, 3), _tensor(2, (1, 4, 4, 8), 0.1, 3)),
+        graph.nodes,
+        (0, 1),
+        (2,),
+    )
+    with pytest.raises(Unsupported, match="quantized unlike"):
+        emit(unlike.nodes[0], unlike, False)
+
+
+@pytest.mark.parametrize(
+    ("shape", "index"),
+    [
+        ((1, 8, 8, 8), (slice(None), slice(1, 7), slice(None, None, 2), slice(2, None))),
+        ((1, 6, 4, 8), (slice(None), -2, slice(None), slice(None, None, -3))),
+        ((5, 7), (slice(-1, 0, -2), slice(-100, 100, 3))),
+        ((3, 9), (1, slice(7, 2, -1))),
+    ],
+)
+def test_strided_slice_bounds_select_what_python_slicing_does(
+    shape: tuple[int, ...], index: tuple[int | slice, ...]
+) -> None:
+    """StridedSliceStartForAxis / EndForAxis on the five padded axes pick the elements numpy's
+    (and TensorFlow's) indexing picks, in the same order."""
+    from platformio_plugin.aot.ops.strided_slice import slice_bounds
+
+    begin, end, strides = [], [], []
+    begin_mask = end_mask = shrink = 0
+    for axis, item in enumerate(index):
+        if isinstance(item, int):
+            begin.append(item)
+            end.append(item + 1)
+            strides.append(1)
+            shrink |= 1 << axis
+            continue
+        assert isinstance(item, slice)
+        begin.append(item.start or 0)
+        end.append(item.stop or 0)
+        strides.append(item.step or 1)
+        begin_mask |= (item.start is None) << axis
+        end_mask |= (item.stop is None) << axis
+    bounds = slice_bounds(
+        shape, tuple(begin), tuple(end), tuple(strides), begin_mask, end_mask, shrink
+    )
+    picked: list[list[int]] = [[]]
+    padded = (1,) * (5 - len(shape)) + shape
+    for (start, stop, stride), size in zip(bounds, padded):
+        axis = list(range(start, stop, stride))
+        assert all(0 <= i < size for i in axis)
+        picked = [p + [i] for p in picked for i in axis]
+    expected = [[0] * (5 - len(shape))]
+    for item, size in zip(index, shape):
+        axis = [item % size] if isinstance(item, int) else list(range(size))[item]
+        expected = [p + [i] for p in expected for i in axis]
+    assert picked == expected

@@ -6,6 +6,7 @@ from typing import Callable, Mapping
 
 from ..graph import Graph, Node
 from . import (
+    concatenation,
     conv_2d,
     depthwise_conv_2d,
     fully_connected,
@@ -14,6 +15,7 @@ from . import (
     pooling,
     reshape,
     softmax,
+    strided_slice,
     transpose,
 )
 from .common import NodeCode
@@ -32,4 +34,6 @@ EMITTERS: Mapping[str, Emitter] = {
     "PAD": pad.emit,
     "PADV2": pad.emit,
     "MEAN": mean.emit,
+    "CONCATENATION": concatenation.emit,
+    "STRIDED_SLICE": strided_slice.emit,
 }
