@@ -22,6 +22,7 @@ OPTION_FIELDS: dict[int, tuple[OptionField, ...]] = {
     17: (("padding", "<b", 0), ("stride_w", "<i", 0), ("stride_h", "<i", 0),
          ("filter_w", "<i", 0), ("filter_h", "<i", 0), _ACT),  # MAX_POOL_2D
     25: (("beta", "<f", 0.0),),  # SOFTMAX
+    0: (_ACT, ("pot_scale_int16", "<b", 1)),  # ADD
     2: (("axis", "<i", 0), _ACT),  # CONCATENATION
     45: (("begin_mask", "<i", 0), ("end_mask", "<i", 0), ("ellipsis_mask", "<i", 0),
          ("new_axis_mask", "<i", 0), ("shrink_axis_mask", "<i", 0),

@@ -9,13 +9,15 @@ emulated Cortex-M4 (mps2-an386) and Cortex-M0+ (mps2-m0plus), CMSIS-NN kernels i
   record, not asserted.
 
 Models: TFLM's hello_world, micro_speech and person detection, MLPerf Tiny's KWS DS-CNN, AD
-autoencoder and streaming wake word (int8 .tflite), and the digits example's CNN (.pth,
-converted by the build). Needs the TFLM/CMSIS-NN sources.
+autoencoder and streaming wake word (int8 .tflite), the digits example's CNN (.pth, converted
+by the build) and a small residual CNN made here (the ADD node). Needs the TFLM/CMSIS-NN
+sources.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,8 @@ TFLITE_MODELS = {
     "person_detect": "tflm_person_detection/person_detect.tflite",
 }
 DIGITS = "digits_cnn"
-MODELS = [*TFLITE_MODELS, DIGITS]
+RESIDUAL = "residual_cnn"  # made by tests/data/convert/make_residual_cnn.py: the one with ADD
+MODELS = [*TFLITE_MODELS, DIGITS, RESIDUAL]
 BOARDS = {"m4": "mps2-an386", "m0plus": "mps2-m0plus"}
 RUNTIMES = ("tflm", "aot")
 SUITE = "test_aot_compare"
@@ -132,7 +135,9 @@ def _env(board: str, runtime: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def aot_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
+def aot_project(
+    tmp_path_factory: pytest.TempPathFactory, shared_models: Path, converter_python: Path
+) -> Path:
     root = tmp_path_factory.mktemp("aot")
     models = {f"{name}.tflite": shared_models / rel for name, rel in TFLITE_MODELS.items()}
     digits = REPO_ROOT / "examples/mnist-pytorch/models"
@@ -154,6 +159,9 @@ def aot_project(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -
     (project / "test" / SUITE).mkdir(parents=True)
     (project / "test" / SUITE / "test_main.cpp").write_text(SUITE_MAIN)
     (project / "test/test_custom_runner.py").write_text(RUNNER)
+    make = REPO_ROOT / "tests/data/convert/make_residual_cnn.py"
+    out = project / "models" / f"{RESIDUAL}.tflite"
+    subprocess.run([str(converter_python), str(make), str(out)], check=True, timeout=900)
     return project
 
 

@@ -181,6 +181,40 @@ def test_aot_refuses_other_boards_with_the_fix(tmp_path: Path, cpu: str, kernels
     assert "custom_tinyml_runtime = tflm" in caught.value.render()
 
 
+def test_add_rescales_as_tflm() -> None:
+    """ADD's multipliers: each input over twice the larger input scale, the output with a
+    left shift of 20 (add_common.cc), each through QuantizeMultiplierSmallerThanOneExp."""
+    from platformio_plugin.aot.graph import Graph, Node, Tensor
+    from platformio_plugin.aot.ops.add import emit
+
+    def tensor(index: int, scale: float, zero_point: int) -> Tensor:
+        return Tensor(
+            index, f"t{index}", (1, 4), "int8", (quant.f32(scale),), (zero_point,), 0, b""
+        )
+
+    graph = Graph(
+        "g",
+        (tensor(0, 0.0078, 0), tensor(1, 0.0154, -63), tensor(2, 0.0231, -20)),
+        (Node(0, "ADD", (0, 1), (2,), {"activation": 0}),),
+        (0, 1),
+        (2,),
+    )
+    code = emit(graph.nodes[0], graph, False)
+    s0, s1, s2 = (t.scale[0] for t in graph.tensors)
+    twice = 2 * max(s0, s1)
+    assert (code.values["input1_multiplier"], code.values["input1_shift"]) == (
+        quant.quantize_multiplier(s0 / twice)
+    )
+    assert (code.values["input2_multiplier"], code.values["input2_shift"]) == (
+        quant.quantize_multiplier(0.5)
+    )
+    assert (code.values["output_multiplier"], code.values["output_shift"]) == (
+        quant.quantize_multiplier(twice / ((1 << 20) * s2))
+    )
+    assert code.values["input2_offset"] == 63 and code.values["output_offset"] == -20
+    assert code.values["size"] == 4
+
+
 def _tensor(index: int, shape: tuple[int, ...], scale: float = 0.5, zero_point: int = 0) -> Tensor:
     return Tensor(index, f"t{index}", shape, "int8", (quant.f32(scale),), (zero_point,), 0, b"")
 

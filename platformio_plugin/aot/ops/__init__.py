@@ -6,6 +6,7 @@ from typing import Callable, Mapping
 
 from ..graph import Graph, Node
 from . import (
+    add,
     concatenation,
     conv_2d,
     depthwise_conv_2d,
@@ -31,6 +32,7 @@ EMITTERS: Mapping[str, Emitter] = {
     "RESHAPE": reshape.emit,
     "SOFTMAX": softmax.emit,
     "TRANSPOSE": transpose.emit,
+    "ADD": add.emit,
     "PAD": pad.emit,
     "PADV2": pad.emit,
     "MEAN": mean.emit,
