@@ -200,7 +200,9 @@ OPTIONS: tuple[Option, ...] = (
         "auto: on an Arm Cortex-M0/M0+/M3/M4/M7/M23/M33/M35P board, run each model during the "
         "build on an emulated core of the board's kind, with the firmware's own TFLM library: "
         "kArenaSize measured, golden vectors checked, instructions per layer counted, the "
-        "runtime's flash as linked. no: use the host's estimate (+10 %) instead.",
+        "runtime's flash as linked; with custom_tinyml_runtime = aot, the generated code run "
+        "alike: golden vectors checked, instructions counted, kArenaSize the plan. no: use the "
+        "host's estimate (+10 %) instead (aot: run nothing).",
         "no",
     ),
     Option(
