@@ -11,8 +11,8 @@ kernels in both:
 
 Models: TFLM's hello_world, micro_speech and person detection, MLPerf Tiny's KWS DS-CNN, AD
 autoencoder and streaming wake word (int8 .tflite), the digits example's CNN (.pth, converted
-by the build) and a small residual CNN made here (the ADD node). Needs the TFLM/CMSIS-NN
-sources.
+by the build) and three small CNNs made here by tests/data/convert/make_<name>.py (the ADD;
+PAD, PADV2 and MEAN; CONCATENATION and STRIDED_SLICE nodes). Needs the TFLM/CMSIS-NN sources.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ TFLITE_MODELS = {
     "person_detect": "tflm_person_detection/person_detect.tflite",
 }
 DIGITS = "digits_cnn"
-RESIDUAL = "residual_cnn"  # made by tests/data/convert/make_residual_cnn.py: the one with ADD
-MODELS = [*TFLITE_MODELS, DIGITS, RESIDUAL]
+# Made by tests/data/convert/make_<name>.py: ADD; PAD, PADV2 and MEAN; CONCATENATION and
+# STRIDED_SLICE.
+MADE_MODELS = ("residual_cnn", "pad_mean_cnn", "concat_slice_cnn")
+MODELS = [*TFLITE_MODELS, DIGITS, *MADE_MODELS]
 BOARDS = {"m4": "mps2-an386", "m0plus": "mps2-m0plus", "m7": "mps2-an500"}
 RUNTIMES = ("tflm", "aot")
 SUITE = "test_aot_compare"
@@ -163,9 +165,10 @@ def aot_project(
     (project / "test" / SUITE).mkdir(parents=True)
     (project / "test" / SUITE / "test_main.cpp").write_text(SUITE_MAIN)
     (project / "test/test_custom_runner.py").write_text(RUNNER)
-    make = REPO_ROOT / "tests/data/convert/make_residual_cnn.py"
-    out = project / "models" / f"{RESIDUAL}.tflite"
-    subprocess.run([str(converter_python), str(make), str(out)], check=True, timeout=900)
+    for name in MADE_MODELS:
+        make = REPO_ROOT / f"tests/data/convert/make_{name}.py"
+        out = project / "models" / f"{name}.tflite"
+        subprocess.run([str(converter_python), str(make), str(out)], check=True, timeout=900)
     return project
 
 
