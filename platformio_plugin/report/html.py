@@ -198,12 +198,15 @@ def _layer_table(
 
 
 def _counted(measured: Optional[Mapping[str, Any]]) -> Optional[dict[int, int]]:
-    if not measured:
+    if not measured or measured.get("runtime") == "aot":  # no count per layer
         return None
     return {int(p["index"]): int(p["instructions"]) for p in measured.get("profile", [])}
 
 
 def _arena_card(model: PreparedModel, measured: Optional[Mapping[str, Any]], core: str) -> str:
+    if measured and measured.get("runtime") == "aot":
+        arena = int(measured["arena"])
+        return _card("kArenaSize", _kib(arena), f"the plan, checked on the emulated {core}")
     if measured:
         arena = int(measured["arena"])
         return _card("kArenaSize", _kib(arena), f"measured on the emulated {core}")

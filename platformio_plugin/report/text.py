@@ -71,6 +71,15 @@ def probe_result(config: PluginConfig) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def aot_total(instructions: int, core: str, f_cpu: int) -> str:
+    """The ahead-of-time code's instructions per inference, as the probe counted them."""
+    line = f"  total {instructions:,} instructions per inference of the ahead-of-time code on the "
+    line += f"emulated {core}"
+    if f_cpu:
+        line += f": >= {duration(instructions / f_cpu)} at {f_cpu / 1e6:g} MHz (a lower bound)"
+    return line
+
+
 def duration(seconds: float) -> str:
     """``5.33 ms`` / ``21 s``: three significant digits, in ms below a second."""
     return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
@@ -125,6 +134,8 @@ def render_info(
         if measured:
             arena = int(measured["arena"])
             arena_how = f"measured on the emulated {core}; host estimate {model.arena:,} B"
+            if measured.get("runtime") == "aot":
+                arena_how = f"the ahead-of-time code's plan, checked on the emulated {core}"
         arenas[model.name] = arena
         lines += [
             "",
@@ -143,7 +154,11 @@ def render_info(
             lines.append(f"  quality      {quality}")
         if measured:
             lines.append(f"  stack        {int(measured.get('stack_bytes', 0)):,} B used by Invoke")
-            lines += profile_table(tflite, measured, prepared.kernels, core, config.board.f_cpu)
+            if measured.get("runtime") == "aot":  # one count for the whole generated code
+                lines += layer_table(tflite)
+                lines.append(aot_total(int(measured["instructions"]), core, config.board.f_cpu))
+            else:
+                lines += profile_table(tflite, measured, prepared.kernels, core, config.board.f_cpu)
         else:
             lines += layer_table(tflite)
     costs = [budget.ModelCost(m.name, m.flash, arenas[m.name]) for m in prepared.models]

@@ -30,7 +30,7 @@ from . import probe_build
 from .tflm_build import LinkedLibrary
 
 HARNESS = probe_build.HARNESS
-AOT_PROBE_VERSION = "1"  # bump when the harness or the check changes
+AOT_PROBE_VERSION = "2"  # bump when the harness or the check changes
 TABLE_NAME = "aot_models.cc"
 DEFAULT_OPT = "-Os"
 
@@ -296,7 +296,8 @@ def _run(
     }
     result = run_worker(python, request, probe_build.probe_dir(config) / "logs", step="probe")
     log(f"probe: done in {time.monotonic() - started:.1f} s")
-    return {"core": result["core"], "models": result["models"], "runtime": "aot"}
+    models = {name: {**measured, "runtime": "aot"} for name, measured in result["models"].items()}
+    return {"core": result["core"], "models": models, "runtime": "aot"}
 
 
 def summary_line(model: PreparedModel, measured: dict[str, Any], core: str, f_cpu: int) -> str:

@@ -181,3 +181,20 @@ def test_interpreter_messages_unchanged() -> None:
     assert "custom_tinyml_kernels = reference" in text
     assert stage._begin_failed(_run("aot"), 2) == "the arena is smaller than the build's arena plan"
     assert stage._begin_failed(_run("aot"), 4).startswith("AotCheck failed")
+
+
+def test_reports_show_the_plan_checked_and_one_total() -> None:
+    from platformio_plugin.report import html, text
+
+    measured = {**_measured(32, 32), "runtime": "aot"}
+    assert html._counted(measured) is None  # no count per layer: no column of zeros
+    assert "the plan, checked on the emulated cortex-m4" in html._arena_card(
+        _model("hello"), measured, "cortex-m4"
+    )
+    assert "measured on the emulated cortex-m4" in html._arena_card(
+        _model("hello"), _measured(32, 32), "cortex-m4"
+    )
+    assert text.aot_total(2732, "cortex-m4", 25_000_000) == (
+        "  total 2,732 instructions per inference of the ahead-of-time code on the emulated "
+        "cortex-m4: >= 0.109 ms at 25 MHz (a lower bound)"
+    )
