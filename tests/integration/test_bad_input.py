@@ -57,7 +57,7 @@ BAD_VALUES = {
     "golden_vectors": ("four", "integer"),
     "test_suite": ("sometimes", "auto, yes, no"),
     "kernels": ("fast", "auto, cmsis-nn, reference"),
-    "runtime": ("zephyr", "tflm, none"),
+    "runtime": ("zephyr", "tflm, aot, none"),
     "probe": ("always", "auto, no"),
     "arena_size": ("64k", "bytes"),
     "sources_dir": ("nowhere/sources", "not a folder"),

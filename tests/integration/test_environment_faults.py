@@ -74,7 +74,7 @@ def test_converter_environment_that_fails_to_install(tmp_path: Path, shared_mode
         if line.strip() and not line.startswith("#")
     )
     proc = run(project, "host", env=environ)
-    assert_refused(proc, "Failed installing the converter packages", first_pin,
+    assert_refused(proc, "Failed installing the model converter's packages", first_pin,
                    "No matching distribution found", f"PIO_TINYML_WHEELHOUSE={wheels}",
                    "pip download -r requirements.txt")  # fmt: skip
     assert [p.name for p in (core / "tinyml").iterdir()] == []  # no half-made environment
