@@ -61,8 +61,8 @@ def handmade_project(plugin: Path, dest: Path, core: Path) -> Path:
         ignore=shutil.ignore_patterns("*.json", "*.stamp", "test*"),
     )
     runtime = common.plugin_root() / "src" / "tinyml"
-    for name in ("model.h", "golden.h", "debug_log.cc", "format.h", "format.cc"):
-        shutil.copyfile(runtime / name, dest / "src" / "tinyml" / name)
+    for path in sorted(runtime.iterdir()):  # the whole runtime: model.h includes its siblings
+        shutil.copyfile(path, dest / "src" / "tinyml" / path.name)
     prebuilt = dest / "prebuilt"
     prebuilt.mkdir()
     shutil.copyfile(archive(build, core), prebuilt / "libtinyml-tflm.a")
