@@ -189,7 +189,9 @@ def assert_refused(proc: subprocess.CompletedProcess[str], *needles: str) -> str
     assert "Traceback" not in output, output
     block = error_block(output)
     message = "\n".join(block)
-    assert len(block) >= 2 and block[-1].strip(), f"no fix on an indented line:\n{message}"
+    assert len(block) >= 2 and block[-1].strip(), (
+        f"no fix on an indented line:\n{message}\n--- whole output:\n{output[-4000:]}"
+    )
     for needle in needles:
         assert needle in message, f"{needle!r} not in:\n{message}"
     print(message)  # shown with pytest -rP: the exact message of each case
