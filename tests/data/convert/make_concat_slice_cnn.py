@@ -13,7 +13,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import keras_int8  # noqa: E402  (beside this script)
 import tensorflow as tf  # noqa: E402
 
 
@@ -40,22 +40,5 @@ def build() -> "tf.keras.Model":
     return tf.keras.Model(inp, out)
 
 
-def convert(model: "tf.keras.Model") -> bytes:
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(42)
-
-    def representative():  # type: ignore[no-untyped-def]
-        for _ in range(100):
-            yield [rng.uniform(-1.0, 1.0, (1, 8, 8, 4)).astype(np.float32)]
-
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
-
-
 if __name__ == "__main__":
-    with open(sys.argv[1], "wb") as out:
-        out.write(convert(build()))
+    keras_int8.write(build(), sys.argv[1])
