@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 from pathlib import Path
 from string import Template
 from typing import Any, Callable, Optional, Sequence
@@ -265,37 +264,14 @@ def _hint() -> str:
 def _run(
     config: PluginConfig, prepared: PreparedEnv, core: str, elf: Path, log: Log
 ) -> dict[str, Any]:
-    from ..convert.environment import ensure_converter_python
-    from ..convert.runner import run_worker
-
-    python = ensure_converter_python(Path(_STATE["core_dir"]), log)
     names = ", ".join(m.name for m in prepared.models)
-    log(
-        f"probe: running the ahead-of-time code of {names} on the emulated {core} "
-        "(golden vectors, arena plan, profile) ..."
-    )
-    started = time.monotonic()
-    request = {
-        "step": "probe",
-        "tag": "probe",
-        "elf": str(elf),
-        "core": core,
-        "env": config.env_name,
-        "models": [
-            {
-                "index": i,
-                "name": m.name,
-                "label": m.source,
-                "tflite": str(m.tflite),
-                "golden": str(probe_build._golden(m)),
-                "arena": None,
-                "runtime": "aot",
-            }
-            for i, m in enumerate(prepared.models)
-        ],
-    }
-    result = run_worker(python, request, probe_build.probe_dir(config) / "logs", step="probe")
-    log(f"probe: done in {time.monotonic() - started:.1f} s")
+    result = probe_build.run_probe_worker(
+        Path(_STATE["core_dir"]), config, prepared, core, elf, log,
+        announce=f"probe: running the ahead-of-time code of {names} on the emulated {core} "
+        "(golden vectors, arena plan, profile) ...",
+        arena=None,
+        model_fields={"runtime": "aot"},
+    )  # fmt: skip
     models = {name: {**measured, "runtime": "aot"} for name, measured in result["models"].items()}
     return {"core": result["core"], "models": models, "runtime": "aot"}
 

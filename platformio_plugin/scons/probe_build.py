@@ -264,13 +264,35 @@ def _cache_root(config: PluginConfig) -> Optional[Path]:
 def _run(
     config: PluginConfig, prepared: PreparedEnv, core: str, elf: Path, log: Log
 ) -> dict[str, Any]:
+    names = ", ".join(m.name for m in prepared.models)
+    result = run_probe_worker(
+        Path(_STATE["core_dir"]), config, prepared, core, elf, log,
+        announce=f"probe: running {names} on the emulated {core} (arena, golden vectors, "
+        "profile) ...",
+        arena=config.options.arena_size,
+    )  # fmt: skip
+    return {"core": result["core"], "models": result["models"]}
+
+
+def run_probe_worker(
+    core_dir: Path,
+    config: PluginConfig,
+    prepared: PreparedEnv,
+    core: str,
+    elf: Path,
+    log: Log,
+    *,
+    announce: str,
+    arena: Optional[int],
+    model_fields: Optional[dict[str, Any]] = None,
+) -> dict[str, Any]:
+    """The probe step in the converter environment: ``elf`` run on the emulated ``core`` for
+    every model of the env (the interpreter's probe and the ahead-of-time one alike)."""
     from ..convert.environment import ensure_converter_python
     from ..convert.runner import run_worker
 
-    core_dir = Path(_STATE["core_dir"])
     python = ensure_converter_python(core_dir, log)
-    names = ", ".join(m.name for m in prepared.models)
-    log(f"probe: running {names} on the emulated {core} (arena, golden vectors, profile) ...")
+    log(announce)
     started = time.monotonic()
     request = {
         "step": "probe",
@@ -285,14 +307,15 @@ def _run(
                 "label": m.source,
                 "tflite": str(m.tflite),
                 "golden": str(_golden(m)),
-                "arena": config.options.arena_size,
+                "arena": arena,
+                **(model_fields or {}),
             }
             for i, m in enumerate(prepared.models)
         ],
     }
-    result = run_worker(python, request, probe_dir(config) / "logs", step="probe")
+    result: dict[str, Any] = run_worker(python, request, probe_dir(config) / "logs", step="probe")
     log(f"probe: done in {time.monotonic() - started:.1f} s")
-    return {"core": result["core"], "models": result["models"]}
+    return result
 
 
 def summary_line(model: PreparedModel, measured: dict[str, Any], core: str, f_cpu: int) -> str:
