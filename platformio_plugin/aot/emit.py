@@ -70,7 +70,7 @@ def arena_buffers(graph: Graph, codes: list[NodeCode]) -> list[Buffer]:
     spans = lifetimes(
         [(n.inputs, n.outputs) for n in graph.nodes], graph.inputs, graph.outputs, activations
     )
-    buffers = [Buffer(f"t{t}", graph.tensor(t).elements, a, b) for t, (a, b) in spans.items()]
+    buffers = [Buffer(f"t{t}", graph.tensor(t).nbytes, a, b) for t, (a, b) in spans.items()]
     buffers += [Buffer(f"s{i}", c.scratch, i, i) for i, c in enumerate(codes) if c.scratch]
     return buffers
 

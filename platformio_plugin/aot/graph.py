@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from ..analysis.layers import op_name
 from ..analysis.tflite_reader import OptionField, parse_tflite, read_details
 
+DTYPE_BYTES = {"int16": 2, "int32": 4, "float32": 4}  # any other dtype the generator takes: 1
+
 # builtin code -> the scalar fields of its options table, in schema.fbs order.
 _ACT = ("activation", "<b", 0)
 OPTION_FIELDS: dict[int, tuple[OptionField, ...]] = {
@@ -47,6 +49,11 @@ class Tensor:
         for dim in self.shape:
             count *= dim
         return count
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tensor in the arena (as TfLiteTypeGetSize)."""
+        return self.elements * DTYPE_BYTES.get(self.dtype, 1)
 
     @property
     def is_constant(self) -> bool:

@@ -74,8 +74,12 @@ class AotModel {
         dst[i] = detail::quantize_int8(values[i], M::kInputScale, M::kInputZeroPoint);
       }
       return succeed();
+    } else if constexpr (M::kInputType == kTfLiteFloat32) {
+      float* dst = input<float>();
+      for (size_t i = 0; i < M::kInputElements; ++i) dst[i] = values[i];
+      return succeed();
     } else {
-      return fail("set_input(float*) supports int8 inputs only here");
+      return fail("set_input(float*) supports int8 and float32 inputs only");
     }
   }
 
@@ -100,6 +104,8 @@ class AotModel {
     if (!ready() || i >= M::kOutputElements) return NAN;
     if constexpr (M::kOutputType == kTfLiteInt8) {
       return (static_cast<int32_t>(output<int8_t>()[i]) - M::kOutputZeroPoint) * M::kOutputScale;
+    } else if constexpr (M::kOutputType == kTfLiteFloat32) {
+      return output<float>()[i];
     } else {
       return NAN;
     }

@@ -10,6 +10,7 @@ from . import (
     concatenation,
     conv_2d,
     depthwise_conv_2d,
+    elementwise,
     fully_connected,
     mean,
     pad,
@@ -38,4 +39,8 @@ EMITTERS: Mapping[str, Emitter] = {
     "MEAN": mean.emit,
     "CONCATENATION": concatenation.emit,
     "STRIDED_SLICE": strided_slice.emit,
+    "LOGISTIC": elementwise.emit_logistic,
+    "TANH": elementwise.emit_tanh,
+    "QUANTIZE": elementwise.emit_quantize,
+    "DEQUANTIZE": elementwise.emit_dequantize,
 }
