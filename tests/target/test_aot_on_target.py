@@ -15,8 +15,8 @@ kernels in both:
 
 Models: TFLM's hello_world, micro_speech and person detection, MLPerf Tiny's KWS DS-CNN, AD
 autoencoder and streaming wake word (int8 .tflite), the digits example's CNN (.pth, converted
-by the build) and three small CNNs made here by tests/data/convert/make_<name>.py (the ADD;
-PAD, PADV2 and MEAN; CONCATENATION and STRIDED_SLICE nodes). Needs the TFLM/CMSIS-NN sources.
+by the build) and four small CNNs made here by tests/data/convert/make_<name>.py (the ADD;
+PAD, PADV2 and MEAN; CONCATENATION and STRIDED_SLICE; LOGISTIC, TANH and QUANTIZE nodes). Needs the TFLM/CMSIS-NN sources.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ TFLITE_MODELS = {
 }
 DIGITS = "digits_cnn"
 # Made by tests/data/convert/make_<name>.py: ADD; PAD, PADV2 and MEAN; CONCATENATION and
-# STRIDED_SLICE.
-MADE_MODELS = ("residual_cnn", "pad_mean_cnn", "concat_slice_cnn")
+# STRIDED_SLICE; LOGISTIC, TANH and QUANTIZE.
+MADE_MODELS = ("residual_cnn", "pad_mean_cnn", "concat_slice_cnn", "activations_cnn")
 MODELS = [*TFLITE_MODELS, DIGITS, *MADE_MODELS]
 BOARDS = {"m4": "mps2-an386", "m0plus": "mps2-m0plus", "m7": "mps2-an500"}
 INTERPRETER_BOARD = "m4"  # the interpreter's outputs, the reference of every core's AoT build
