@@ -4,11 +4,12 @@ kernels/cmsis_nn/conv.cc (Prepare, EvalQuantizedPerChannel) and conv_common.cc."
 from __future__ import annotations
 
 from .. import quant
-from ..graph import Graph, Node
+from ..graph import Graph, Node, Tensor
 from .common import (
     Constant,
     NodeCode,
     Unsupported,
+    Value,
     activation_input,
     constant_input,
     int8_values,
@@ -37,6 +38,43 @@ def spatial(node: Node, in_hw: tuple[int, int], filter_hw: tuple[int, int],
         values[f"dilation_{axis}"] = dilation
         values[f"pad_{axis}"] = quant.padding(stride, dilation, in_hw[i], filter_hw[i], out_hw[i])
     return values
+
+
+def per_channel_requantization(
+    node: Node, source: Tensor, weights: Tensor, bias: Tensor | None, output: Tensor,
+    channels: int,
+) -> tuple[dict[str, Value], tuple[Constant, ...]]:  # fmt: skip
+    """What CONV_2D and DEPTHWISE_CONV_2D share (TFLM's ``CalculateOpDataConv`` and
+    ``CalculateOpDataDepthwiseConv``: ``PopulateConvolutionQuantizationParams``): the
+    template values of offsets, fused activation range and tensors, and the const filter,
+    per-channel multipliers and shifts, and bias."""
+    multipliers, shifts = quant.per_channel_multipliers(
+        source.scale[0], weights.scale, output.scale[0], channels
+    )
+    act_min, act_max = quant.activation_range(
+        node.option("activation"), output.scale[0], output.zero_point[0]
+    )
+    name = prefix(node)
+    constants = [
+        Constant(f"{name}_filter", "int8_t", int8_values(weights)),
+        Constant(f"{name}_multiplier", "int32_t", tuple(multipliers)),
+        Constant(f"{name}_shift", "int32_t", tuple(shifts)),
+    ]
+    if bias is not None:
+        constants.append(Constant(f"{name}_bias", "int32_t", int32_values(bias)))
+    values: dict[str, Value] = {
+        "input_offset": -source.zero_point[0],
+        "output_offset": output.zero_point[0],
+        "act_min": act_min,
+        "act_max": act_max,
+        "multiplier": f"{name}_multiplier",
+        "shift": f"{name}_shift",
+        "input": tensor_ref(source.index),
+        "filter": f"{name}_filter",
+        "bias": f"{name}_bias" if bias is not None else "nullptr",
+        "output": tensor_ref(output.index),
+    }
+    return values, tuple(constants)
 
 
 def scratch_bytes(values: dict[str, int], in_c: int, filter_h: int, filter_w: int) -> int:
@@ -70,31 +108,13 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
         raise Unsupported("filter quantized along another dimension than 0")
     bias = optional_bias(graph, node, 2, out_c)
     values = spatial(node, (in_h, in_w), (filter_h, filter_w), (out_h, out_w))
-    multipliers, shifts = quant.per_channel_multipliers(
-        source.scale[0], weights.scale, output.scale[0], out_c
-    )
-    act_min, act_max = quant.activation_range(
-        node.option("activation"), output.scale[0], output.zero_point[0]
-    )
-    name = prefix(node)
-    constants = [
-        Constant(f"{name}_filter", "int8_t", int8_values(weights)),
-        Constant(f"{name}_multiplier", "int32_t", tuple(multipliers)),
-        Constant(f"{name}_shift", "int32_t", tuple(shifts)),
-    ]
-    if bias is not None:
-        constants.append(Constant(f"{name}_bias", "int32_t", int32_values(bias)))
+    common, constants = per_channel_requantization(node, source, weights, bias, output, out_c)
     scratch = scratch_bytes(values, in_c, filter_h, filter_w)
     return NodeCode(
         template="aot_conv_2d",
         values={
             **values,
-            "input_offset": -source.zero_point[0],
-            "output_offset": output.zero_point[0],
-            "act_min": act_min,
-            "act_max": act_max,
-            "multiplier": f"{name}_multiplier",
-            "shift": f"{name}_shift",
+            **common,
             "batches": batches,
             "in_h": in_h,
             "in_w": in_w,
@@ -104,10 +124,6 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
             "out_h": out_h,
             "out_w": out_w,
             "out_c": out_c,
-            "input": tensor_ref(source.index),
-            "filter": f"{name}_filter",
-            "bias": f"{name}_bias" if bias is not None else "nullptr",
-            "output": tensor_ref(output.index),
             "scratch": scratch,
             "node": node.index,
         },
@@ -116,7 +132,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
             f"{shape_text(output.shape)}, stride {values['stride_h']}x{values['stride_w']}, "
             f"pad {values['pad_h']}x{values['pad_w']}"
         ),
-        constants=tuple(constants),
+        constants=constants,
         scratch=scratch,
         check_template="aot_conv_2d_check" if scratch else "",
     )

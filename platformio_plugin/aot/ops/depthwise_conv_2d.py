@@ -3,23 +3,17 @@ parameters of TFLM's kernels/cmsis_nn/depthwise_conv.cc (Prepare, PopulateDwConv
 
 from __future__ import annotations
 
-from .. import quant
 from ..graph import Graph, Node
 from .common import (
-    Constant,
     NodeCode,
     Unsupported,
     activation_input,
     constant_input,
-    int8_values,
-    int32_values,
     optional_bias,
-    prefix,
     require_int8,
     shape_text,
-    tensor_ref,
 )
-from .conv_2d import spatial
+from .conv_2d import per_channel_requantization, spatial
 
 
 def scratch_bytes(values: dict[str, int], batches: int, in_c: int, out_c: int,
@@ -46,32 +40,14 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:
         raise Unsupported("filter quantized along another dimension than 3")
     bias = optional_bias(graph, node, 2, out_c)
     values = spatial(node, (in_h, in_w), (filter_h, filter_w), (out_h, out_w))
-    multipliers, shifts = quant.per_channel_multipliers(
-        source.scale[0], weights.scale, output.scale[0], out_c
-    )
-    act_min, act_max = quant.activation_range(
-        node.option("activation"), output.scale[0], output.zero_point[0]
-    )
-    name = prefix(node)
-    constants = [
-        Constant(f"{name}_filter", "int8_t", int8_values(weights)),
-        Constant(f"{name}_multiplier", "int32_t", tuple(multipliers)),
-        Constant(f"{name}_shift", "int32_t", tuple(shifts)),
-    ]
-    if bias is not None:
-        constants.append(Constant(f"{name}_bias", "int32_t", int32_values(bias)))
+    common, constants = per_channel_requantization(node, source, weights, bias, output, out_c)
     scratch = scratch_bytes(values, batches, in_c, out_c, filter_h, filter_w, dsp)
     return NodeCode(
         template="aot_depthwise_conv_2d",
         values={
             **values,
-            "input_offset": -source.zero_point[0],
-            "output_offset": output.zero_point[0],
+            **common,
             "ch_mult": node.option("depth_multiplier"),
-            "act_min": act_min,
-            "act_max": act_max,
-            "multiplier": f"{name}_multiplier",
-            "shift": f"{name}_shift",
             "batches": batches,
             "in_h": in_h,
             "in_w": in_w,
@@ -82,10 +58,6 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:
             "out_h": out_h,
             "out_w": out_w,
             "out_c": out_c,
-            "input": tensor_ref(source.index),
-            "filter": f"{name}_filter",
-            "bias": f"{name}_bias" if bias is not None else "nullptr",
-            "output": tensor_ref(output.index),
             "scratch": scratch,
         },
         summary=(
@@ -93,7 +65,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:
             f"{shape_text(output.shape)}, stride {values['stride_h']}x{values['stride_w']}, "
             f"pad {values['pad_h']}x{values['pad_w']}"
         ),
-        constants=tuple(constants),
+        constants=constants,
         scratch=scratch,
         check_template="aot_depthwise_conv_2d_check" if scratch else "",
     )
