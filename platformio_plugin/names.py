@@ -106,6 +106,7 @@ CPP_KEYWORDS = frozenset(
 # Headers and names of the runtime in namespace tinyml (src/tinyml/, generated models.h).
 RUNTIME_NAMES = frozenset(
     {"model", "models", "golden", "debug_log", "format", "Model", "run_golden", "log_line"}
+    | {"model_base", "aot_model", "ModelBase", "InterpreterModel", "AotModel"}
     | {"detail", "vformat"}
     | {"quantize_int8", "element_count"}
 )

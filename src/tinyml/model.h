@@ -40,6 +40,7 @@
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tinyml/aot_model.h"
+#include "tinyml/model_base.h"
 
 namespace tinyml {
 
@@ -78,13 +79,17 @@ struct is_ahead_of_time<M, std::void_t<decltype(M::kAheadOfTime)>>
 }  // namespace detail
 
 template <class M>
-class InterpreterModel {
+class InterpreterModel : public detail::ModelBase<InterpreterModel<M>, M> {
+  using Base = detail::ModelBase<InterpreterModel<M>, M>;
+  using Base::fail;
+  using Base::fail_begin;
+  using Base::fail_not_started;
+  using Base::succeed;
+
  public:
-  static constexpr size_t kArenaSize = M::kArenaSize;
+  using Base::ready;
 
   InterpreterModel() = default;
-  InterpreterModel(const InterpreterModel&) = delete;
-  InterpreterModel& operator=(const InterpreterModel&) = delete;
   ~InterpreterModel() {
     if (interpreter_ != nullptr) interpreter_->~MicroInterpreter();
   }
@@ -92,8 +97,7 @@ class InterpreterModel {
   // Parses the model, registers its ops, plans the arena. False with error() on failure;
   // once it failed, every later call fails the same way (see the top of this file).
   bool begin() {
-    if (state_ == State::kStarted) return succeed();
-    if (state_ == State::kFailed) return fail(begin_error_);
+    if (this->begun()) return this->repeat_begin();
     model_ = tflite::GetModel(M::kModelData);
     if (model_->version() != TFLITE_SCHEMA_VERSION) {
       return fail_begin("model schema version differs from TFLite Micro's (regenerate the model)");
@@ -123,15 +127,8 @@ class InterpreterModel {
       return fail_begin("the model's input/output tensors differ from the generated header");
     }
     interpreter_ = interpreter;
-    state_ = State::kStarted;
-    return succeed();
+    return this->started();
   }
-
-  // True once begin() has succeeded.
-  bool ready() const { return state_ == State::kStarted; }
-
-  // Why the last call that answers true/false failed; "" when it succeeded.
-  const char* error() const { return error_ != nullptr ? error_ : ""; }
 
   template <class T>
   T* input() {
@@ -143,32 +140,6 @@ class InterpreterModel {
   }
   TfLiteTensor* input_tensor() { return ready() ? interpreter_->input(0) : nullptr; }
   TfLiteTensor* output_tensor() { return ready() ? interpreter_->output(0) : nullptr; }
-
-  // Copies M::kInputElements floats in, quantized with the model's scale and zero point.
-  bool set_input(const float* values) {
-    if (!ready()) return fail_not_started();
-    if constexpr (M::kInputType == kTfLiteInt8) {
-      int8_t* dst = input<int8_t>();
-      for (size_t i = 0; i < M::kInputElements; ++i) {
-        dst[i] = detail::quantize_int8(values[i], M::kInputScale, M::kInputZeroPoint);
-      }
-    } else if constexpr (M::kInputType == kTfLiteFloat32) {
-      float* dst = input<float>();
-      for (size_t i = 0; i < M::kInputElements; ++i) dst[i] = values[i];
-    } else {
-      return fail("set_input(float*) supports int8 and float32 inputs only");
-    }
-    return succeed();
-  }
-
-  // Copies M::kInputElements already-quantized int8 values in.
-  bool set_input_int8(const int8_t* values) {
-    if (!ready()) return fail_not_started();
-    if (M::kInputType != kTfLiteInt8) return fail("set_input_int8 needs an int8 input tensor");
-    int8_t* dst = input<int8_t>();
-    for (size_t i = 0; i < M::kInputElements; ++i) dst[i] = values[i];
-    return succeed();
-  }
 
   bool invoke() {
     if (!ready()) return fail_not_started();
@@ -186,40 +157,6 @@ class InterpreterModel {
     return succeed();
   }
 
-  // Output element i as a real number (dequantized for int8 outputs); NAN when not started.
-  float output_float(size_t i) {
-    if (!ready() || i >= M::kOutputElements) return NAN;
-    if constexpr (M::kOutputType == kTfLiteInt8) {
-      return (static_cast<int32_t>(output<int8_t>()[i]) - M::kOutputZeroPoint) * M::kOutputScale;
-    } else if constexpr (M::kOutputType == kTfLiteFloat32) {
-      return output<float>()[i];
-    } else {
-      return NAN;
-    }
-  }
-
-  // Index of the largest output element, -1 when not started.
-  int argmax() {
-    if (!ready()) return -1;
-    int best = 0;
-    float best_value = output_float(0);
-    for (size_t i = 1; i < M::kOutputElements; ++i) {
-      const float v = output_float(i);
-      if (v > best_value) {
-        best_value = v;
-        best = static_cast<int>(i);
-      }
-    }
-    return best;
-  }
-
-  // Label of output index i, nullptr when the model has no labels.
-  const char* label(int i) const {
-    if (M::kLabelCount == 0 || i < 0 || i >= M::kLabelCount) return nullptr;
-    const char* const* labels = M::kLabels();
-    return labels != nullptr ? labels[i] : nullptr;
-  }
-
   // Bytes of the arena the interpreter uses (TFLM's count); 0 when not started.
   size_t arena_used_bytes() const { return ready() ? interpreter_->arena_used_bytes() : 0; }
   // The started interpreter; nullptr when not started.
@@ -227,33 +164,11 @@ class InterpreterModel {
   const tflite::Model* model() const { return model_; }
 
  private:
-  enum class State : uint8_t { kNotBegun, kStarted, kFailed };
-
-  bool succeed() {
-    error_ = nullptr;
-    return true;
-  }
-  bool fail(const char* reason) {
-    error_ = reason;
-    return false;
-  }
-  bool fail_begin(const char* reason) {
-    state_ = State::kFailed;
-    begin_error_ = reason;
-    return fail(reason);
-  }
-  bool fail_not_started() {
-    return fail(state_ == State::kFailed ? begin_error_ : "begin() was not called");
-  }
-
   alignas(16) uint8_t arena_[M::kArenaSize];
   typename M::OpResolver resolver_;
   alignas(tflite::MicroInterpreter) uint8_t interpreter_storage_[sizeof(tflite::MicroInterpreter)];
   tflite::MicroInterpreter* interpreter_ = nullptr;  // set once begin() has succeeded
   const tflite::Model* model_ = nullptr;
-  State state_ = State::kNotBegun;
-  const char* begin_error_ = nullptr;
-  const char* error_ = "begin() was not called";
 };
 
 // One name for both runtimes: switching is the one option line in platformio.ini.
