@@ -187,9 +187,10 @@ OPTIONS: tuple[Option, ...] = (
         values.choice("tflm", "aot", "none"),
         "tflm",
         "tflm: build and link TFLite Micro (+ CMSIS-NN) for the env's ops. aot: generate "
-        "each model as C++ that calls CMSIS-NN node by node over a statically planned "
-        "arena (no interpreter; Arm Cortex-M without Helium). none: only generate the model "
-        "headers, for projects that bring their own TFLM library.",
+        "each model as C++ that calls the env's kernels node by node over a statically "
+        "planned arena (no interpreter; CMSIS-NN on Arm Cortex-M without Helium, TFLM's "
+        "reference kernels on any board). none: only generate the model headers, for "
+        "projects that bring their own TFLM library.",
         "none",
     ),
     Option(

@@ -95,8 +95,9 @@ def ahead_of_time(
     from .aot import generate_env
     from .codegen.model_files import AotLayout, banner
 
+    calls = "CMSIS-NN" if config.kernels.cmsis_nn else "TFLite Micro reference-kernel"
     banners = [
-        banner(f.source, f.fingerprint, f"Model `{f.name}`: ahead-of-time code (CMSIS-NN calls).")
+        banner(f.source, f.fingerprint, f"Model `{f.name}`: ahead-of-time code ({calls} calls).")
         for f in model_facts
     ]
     planned, generated = generate_env(config, model_facts, banners)

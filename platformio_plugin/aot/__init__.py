@@ -1,7 +1,7 @@
 """The ahead-of-time runtime (custom_tinyml_runtime = aot): per model, C++ that calls
-CMSIS-NN node by node with every parameter computed at build time, over one statically
-planned arena. graph (the .tflite) -> ops/ (one emitter per op) -> plan (the arena) ->
-emit (the source text)."""
+CMSIS-NN (or TFLM's reference kernels) node by node with every parameter computed at build
+time, over one statically planned arena. graph (the .tflite) -> ops/ (one emitter per op) ->
+plan (the arena) -> emit (the source text)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ HELIUM_CORES = ("cortex-m52", "cortex-m55", "cortex-m85")
 
 def check_board(config: PluginConfig) -> None:
     """The generator knows CMSIS-NN's scratch sizes for Cortex-M cores with or without the
-    DSP extension; other boards keep the interpreter."""
+    DSP extension, not Helium's (MVE); TFLM's reference kernels run on any board."""
     cpu = config.board.cpu
-    if not config.kernels.cmsis_nn or cpu.startswith(HELIUM_CORES):
-        why = config.kernels.reason if not config.kernels.cmsis_nn else f"{cpu} has Helium"
+    if config.kernels.cmsis_nn and cpu.startswith(HELIUM_CORES):
         raise ConfigError(
             f"env {config.env_name}: custom_tinyml_runtime = aot generates CMSIS-NN calls for "
-            f"Cortex-M cores without Helium; this board's kernels: {why}.",
-            "Use custom_tinyml_runtime = tflm for this board.",
+            f"Cortex-M cores without Helium; this board's {cpu} has Helium.",
+            "Use custom_tinyml_runtime = tflm for this board, or custom_tinyml_kernels = "
+            "reference to generate calls of TFLite Micro's reference kernels.",
         )
 
 
@@ -36,7 +36,9 @@ def generate_env(
     (unless custom_tinyml_arena_size sets it)."""
     check_board(config)
     models = [
-        generate_model(f.data, f.name, dsp=config.kernels.dsp, banner=banner)
+        generate_model(
+            f.data, f.name, dsp=config.kernels.dsp, banner=banner, kernels=config.kernels.kernels
+        )
         for f, banner in zip(facts_list, banners)
     ]
     facts = [

@@ -8,6 +8,7 @@ values.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from string import Template
@@ -42,8 +43,19 @@ def _render(name: str, /, **values: Union[str, int]) -> str:
     return _template(name).substitute(values)
 
 
-def node_codes(graph: Graph, dsp: bool) -> list[NodeCode]:
-    """Each node's code; AotUnsupportedError naming every node without one."""
+def with_reference_kernels(code: NodeCode) -> NodeCode:
+    """The node's code calling TFLM's reference kernel instead of CMSIS-NN: the same values
+    in the twin template, no scratch buffer (the reference kernels take none)."""
+    if code.reference is None:
+        raise Unsupported("only CMSIS-NN's kernel is generated for this op")
+    if not code.reference:
+        return code
+    return dataclasses.replace(code, template=code.reference, scratch=0, check_template="")
+
+
+def node_codes(graph: Graph, dsp: bool, reference: bool = False) -> list[NodeCode]:
+    """Each node's code (``reference``: with TFLM's reference kernels); AotUnsupportedError
+    naming every node without one."""
     codes: list[NodeCode] = []
     offenders: list[tuple[int, str, str]] = []
     for node in graph.nodes:
@@ -52,7 +64,8 @@ def node_codes(graph: Graph, dsp: bool) -> list[NodeCode]:
             offenders.append((node.index, node.op, "no generator for this op"))
             continue
         try:
-            codes.append(emitter(node, graph, dsp))
+            code = emitter(node, graph, dsp)
+            codes.append(with_reference_kernels(code) if reference else code)
         except Unsupported as why:
             offenders.append((node.index, node.op, str(why)))
     if offenders:
@@ -61,11 +74,12 @@ def node_codes(graph: Graph, dsp: bool) -> list[NodeCode]:
 
 
 def arena_buffers(graph: Graph, codes: list[NodeCode]) -> list[Buffer]:
+    unused = {i for code in codes for i in code.unused}
     activations = {
         i
         for node in graph.nodes
         for i in (*node.inputs, *node.outputs)
-        if i >= 0 and not graph.tensor(i).is_constant
+        if i >= 0 and not graph.tensor(i).is_constant and i not in unused
     }
     spans = lifetimes(
         [(n.inputs, n.outputs) for n in graph.nodes], graph.inputs, graph.outputs, activations
@@ -118,11 +132,37 @@ def _offsets(graph: Graph, plan: Plan, buffers: list[Buffer]) -> str:
     return "".join(lines)
 
 
-def generate_model(data: bytes, name: str, *, dsp: bool, banner: str) -> AotModel:
+# What the generated source includes, and its status type, per kernels.
+KERNEL_PRELUDES = {
+    "cmsis-nn": ('#include "arm_nnfunctions.h"\n', "arm_cmsis_nn_status", "ARM_CMSIS_NN_SUCCESS"),
+    "reference": (
+        "".join(
+            f'#include "tensorflow/lite/kernels/internal/reference/{header}.h"\n'
+            for header in (
+                "integer_ops/add",
+                "integer_ops/conv",
+                "integer_ops/depthwise_conv",
+                "integer_ops/fully_connected",
+                "integer_ops/pooling",
+                "pad",
+                "softmax",
+                "transpose",
+            )
+        ),  # fmt: skip
+        "int",
+        "0",
+    ),
+}
+
+
+def generate_model(
+    data: bytes, name: str, *, dsp: bool, banner: str, kernels: str = "cmsis-nn"
+) -> AotModel:
     """The ahead-of-time source of one model for a core with (``dsp``) or without the DSP
-    extension."""
+    extension, calling CMSIS-NN or (``kernels = "reference"``) TFLM's reference kernels."""
     graph = read_graph(data, name)
-    codes = node_codes(graph, dsp)
+    codes = node_codes(graph, dsp, reference=kernels == "reference")
+    includes, status_type, success = KERNEL_PRELUDES[kernels]
     buffers = arena_buffers(graph, codes)
     plan = plan_arena(buffers)
     nodes = []
@@ -148,6 +188,10 @@ def generate_model(data: bytes, name: str, *, dsp: bool, banner: str) -> AotMode
         "aot_source",
         banner=banner,
         name=name,
+        includes=includes,
+        library="CMSIS-NN" if kernels == "cmsis-nn" else "TFLM reference-kernel",
+        status_type=status_type,
+        success=success,
         arena_size=plan.peak,
         node_count=len(codes),
         offsets=_offsets(graph, plan, sorted(buffers, key=lambda b: (b.first, b.key))),

@@ -29,6 +29,9 @@ OPTION_FIELDS: dict[int, tuple[OptionField, ...]] = {
     45: (("begin_mask", "<i", 0), ("end_mask", "<i", 0), ("ellipsis_mask", "<i", 0),
          ("new_axis_mask", "<i", 0), ("shrink_axis_mask", "<i", 0),
          ("offset", "<b", 0)),  # STRIDED_SLICE
+    44: (_ACT, ("cell_clip", "<f", 0.0), ("proj_clip", "<f", 0.0), ("time_major", "<b", 0),
+         ("asymmetric_quantize_inputs", "<b", 0),
+         ("diagonal_recurrent_tensors", "<b", 0)),  # UNIDIRECTIONAL_SEQUENCE_LSTM
 }  # fmt: skip
 
 

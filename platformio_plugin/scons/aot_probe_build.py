@@ -228,8 +228,9 @@ def run_aot_probe(
         elf.with_suffix(".map"), probe_build.linked_archive_name()
     )
     if result["runtime_flash"]:
+        kernels = "CMSIS-NN" if config.kernels.cmsis_nn else "TFLite Micro's reference kernels"
         log(
-            f"CMSIS-NN for the ahead-of-time code: {result['runtime_flash']:,} B of flash, "
+            f"{kernels} for the ahead-of-time code: {result['runtime_flash']:,} B of flash, "
             "as linked in the probe"
         )
     files.write_if_changed(

@@ -264,7 +264,7 @@ def add_tflm_library(
     ``kernel_opt`` the optimization flag of kernel and CMSIS-NN sources (the rest: ``-Os``);
     ``library_flags`` extra flags for the library alone. ``env`` and every env of
     ``project_envs`` get TFLM's public include folders and defines (``apply_public_flags``).
-    ``aot``: the ahead-of-time runtime's library, CMSIS-NN alone (``sel.cmsis_nn_only``).
+    ``aot``: the ahead-of-time runtime's library, no interpreter (``sel.aot_library``).
     """
     ops = list(dict.fromkeys(ops))
     trees = resolve_trees(
@@ -279,7 +279,7 @@ def add_tflm_library(
         trees, ops, choice.kernels, overlay_include=overlay, memo=build_dir / "cmsis-nn-files.json"
     )
     if aot:
-        selection = sel.cmsis_nn_only(selection)
+        selection = sel.aot_library(selection)
     lib_env = library_env(env, selection, library_flags)
 
     core_dir = env.subst("$PROJECT_CORE_DIR") if "PROJECT_CORE_DIR" in env else ""
@@ -326,8 +326,9 @@ def add_tflm_library(
         Base.AddPostAction(lib_env, library, publish)
     env.Append(LIBS=library)
     if aot:
+        what = "CMSIS-NN" if choice.cmsis_nn else "TFLite Micro's reference kernels"
         log(
-            f"CMSIS-NN for the ahead-of-time code: {selection.count('cmsis-nn')} sources, "
+            f"{what} for the ahead-of-time code: {selection.count()} sources, "
             f"no interpreter, {choice.summary}"
         )
         return LinkedLibrary(lib_env, library, key)

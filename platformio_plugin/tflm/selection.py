@@ -275,11 +275,27 @@ def select(
     return Selection(tuple(sources), tuple(includes), tuple(defines), kernels)
 
 
-def cmsis_nn_only(selection: Selection) -> Selection:
-    """The library of the ahead-of-time runtime (custom_tinyml_runtime = aot): CMSIS-NN's
-    sources the kernels of the same ops would reach, none of TFLM's (the generated code calls
-    CMSIS-NN directly; the linker keeps only the functions it calls)."""
-    sources = tuple(s for s in selection.sources if s.group == "cmsis-nn")
+# What TFLM's reference kernels (header-only templates) call out of line, and MicroPrintf.
+AOT_REFERENCE_SOURCES: Final = frozenset(
+    {
+        "tensorflow/lite/kernels/internal/common.cc",
+        "tensorflow/lite/kernels/internal/quantization_util.cc",
+        "tensorflow/lite/kernels/internal/runtime_shape.cc",
+        f"{MICRO}/micro_log.cc",
+    }
+)
+
+
+def aot_library(selection: Selection) -> Selection:
+    """The library of the ahead-of-time runtime (custom_tinyml_runtime = aot), no interpreter:
+    with CMSIS-NN, CMSIS-NN's sources the kernels of the same ops would reach (the generated
+    code calls CMSIS-NN directly); with reference kernels, the few TFLM sources their headers
+    call out of line. The linker keeps only the functions the code calls."""
+    if selection.kernels == "cmsis-nn":
+        sources = tuple(s for s in selection.sources if s.group == "cmsis-nn")
+    else:
+        wanted = {_obj("tflm", rel) for rel in AOT_REFERENCE_SOURCES}
+        sources = tuple(s for s in selection.sources if s.obj in wanted)
     return dataclasses.replace(selection, sources=sources)
 
 

@@ -13,6 +13,7 @@ import pytest
 from platformio_plugin.aot import quant
 from platformio_plugin.aot.emit import generate_model
 from platformio_plugin.aot.graph import Graph, Node, Tensor, read_graph
+from platformio_plugin.aot.ops import EMITTERS
 from platformio_plugin.aot.plan import Buffer, lifetimes, plan_arena
 from platformio_plugin.errors import AotUnsupportedError
 
@@ -138,13 +139,31 @@ def test_hello_world_arena_is_a_few_bytes(shared_models: Path) -> None:
 
 
 def test_unsupported_nodes_are_all_named(shared_models: Path) -> None:
-    data = _model(shared_models, "tflm_mnist_lstm/trained_lstm_int8.tflite")
+    # TFLM's audio front end: signal custom ops, CAST, MUL, DIV, MINIMUM, MAXIMUM, int16 data
+    data = _model(shared_models, "tflm_micro_speech/audio_preprocessor_int8.tflite")
     with pytest.raises(AotUnsupportedError) as caught:
-        generate_model(data, "lstm", dsp=True, banner="")
-    graph = read_graph(data, "lstm")
-    missing = [n for n in graph.nodes if n.op not in ("FULLY_CONNECTED", "SOFTMAX", "RESHAPE")]
-    assert [o[0] for o in caught.value.offenders][: len(missing)] == [n.index for n in missing]
+        generate_model(data, "audio", dsp=True, banner="")
+    graph = read_graph(data, "audio")
+    offenders = [o[0] for o in caught.value.offenders]
+    without_emitter = [n.index for n in graph.nodes if n.op not in EMITTERS]
+    assert without_emitter and set(without_emitter) <= set(offenders)
+    assert offenders == sorted(offenders)
     assert "custom_tinyml_runtime = tflm" in caught.value.render()
+
+
+def test_lstm_plans_no_state_tensors(shared_models: Path) -> None:
+    # CMSIS-NN's LSTM starts every invocation from zero state (as TFLM's cmsis_nn kernel does):
+    # the hidden and cell state inputs are never read, so they take no arena bytes
+    data = _model(shared_models, "tflm_mnist_lstm/trained_lstm_int8.tflite")
+    graph = read_graph(data, "lstm")
+    lstm = graph.nodes[0]
+    assert lstm.op == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    model = generate_model(data, "lstm", dsp=True, banner="")
+    assert model.source.count("arm_lstm_unidirectional_s8(") == 1
+    for state in lstm.inputs[18:20]:
+        assert f"kTensor{state} " not in model.source
+    # input 1x28x28 int8 (784 B) and output 1x28x20 (560 B) plus three int16 buffers of 20
+    assert model.arena_size == 784 + 560 + 3 * 20 * 2 + 8  # the 8: 16-byte alignment
 
 
 def _config(tmp_path: Path, cpu: str, **options: str):  # type: ignore[no-untyped-def]
@@ -169,16 +188,42 @@ def test_aot_runs_on_cortex_m_with_cmsis_nn_and_no_probe(tmp_path: Path, cpu: st
     assert probed_core(config) is None and aot_checked_core(config) == cpu  # arena: the plan
 
 
-@pytest.mark.parametrize(
-    ("cpu", "kernels"), [("cortex-m55", "auto"), ("cortex-m4", "reference"), ("esp32", "auto")]
-)
-def test_aot_refuses_other_boards_with_the_fix(tmp_path: Path, cpu: str, kernels: str) -> None:
+def test_aot_refuses_helium_with_cmsis_nn_and_says_the_fixes(tmp_path: Path) -> None:
     from platformio_plugin.aot import check_board
     from platformio_plugin.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        check_board(_config(tmp_path, cpu, kernels=kernels))
+        check_board(_config(tmp_path, "cortex-m55", kernels="auto"))
     assert "custom_tinyml_runtime = tflm" in caught.value.render()
+    assert "custom_tinyml_kernels = reference" in caught.value.render()
+
+
+@pytest.mark.parametrize(
+    ("cpu", "kernels"), [("cortex-m55", "reference"), ("cortex-m4", "reference"), ("esp32", "auto")]
+)
+def test_aot_with_reference_kernels_on_any_board(tmp_path: Path, cpu: str, kernels: str) -> None:
+    from platformio_plugin.aot import check_board
+
+    config = _config(tmp_path, cpu, kernels=kernels)
+    assert config.kernels.kernels == "reference"
+    check_board(config)
+
+
+def test_reference_kernel_code_calls_tflm_not_cmsis_nn(shared_models: Path) -> None:
+    data = _model(shared_models, "mlperf_kws_dscnn/kws_ref_model_int8.tflite")
+    cmsis = generate_model(data, "kws", dsp=True, banner="")
+    reference = generate_model(data, "kws", dsp=True, banner="", kernels="reference")
+    assert "arm_" not in reference.source and "arm_nnfunctions.h" not in reference.source
+    assert reference.source.count("reference_integer_ops::ConvPerChannel(") == 5
+    assert reference.source.count("reference_integer_ops::DepthwiseConvPerChannel(") == 4
+    assert reference.source.count("reference_ops::Softmax(") == 1
+    assert reference.scratch_bytes == 0 and cmsis.scratch_bytes > 0
+    # the same plan but for the scratch buffers CMSIS-NN asks for
+    assert reference.arena_size <= cmsis.arena_size
+    lstm = _model(shared_models, "tflm_mnist_lstm/trained_lstm_int8.tflite")
+    with pytest.raises(AotUnsupportedError) as caught:
+        generate_model(lstm, "lstm", dsp=True, banner="", kernels="reference")
+    assert [o[1] for o in caught.value.offenders] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
 
 
 def test_add_rescales_as_tflm() -> None:

@@ -12,6 +12,7 @@ from . import (
     depthwise_conv_2d,
     elementwise,
     fully_connected,
+    lstm,
     mean,
     pad,
     pooling,
@@ -43,4 +44,5 @@ EMITTERS: Mapping[str, Emitter] = {
     "TANH": elementwise.emit_tanh,
     "QUANTIZE": elementwise.emit_quantize,
     "DEQUANTIZE": elementwise.emit_dequantize,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": lstm.emit,
 }

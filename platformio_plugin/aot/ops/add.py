@@ -34,6 +34,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
     )
     return NodeCode(
         template="aot_add",
+        reference="aot_ref_add",
         values={
             "input1": tensor_ref(first.index),
             "input2": tensor_ref(second.index),

@@ -1,7 +1,8 @@
 """What every op emitter returns, and the checks they share.
 
 An emitter is ``emit(node, graph, dsp) -> NodeCode``: the values of its C++ template (the
-template holds the text, the emitter only numbers), the constant arrays it needs, the bytes
+template holds the text, the emitter only numbers; a CMSIS-NN call's template has a twin
+calling TFLM's reference kernel with the same values), the constant arrays it needs, the bytes
 of scratch buffer the CMSIS-NN function asks for on this core (``dsp``: the core has the DSP
 extension, as ``ARM_MATH_DSP`` in CMSIS-NN) and, when that is not zero, a check the generated
 code runs in ``begin()`` against CMSIS-NN's own ``arm_*_get_buffer_size``. It raises
@@ -40,6 +41,11 @@ class NodeCode:
     constants: tuple[Constant, ...] = ()
     scratch: int = 0
     check_template: str = ""  # rendered with `values` in begin() when scratch > 0
+    unused: tuple[int, ...] = ()  # activation inputs the code never reads: not planned
+    # With TFLM's reference kernels (custom_tinyml_kernels = reference): "" when the template
+    # is plain C (the same code for both), else the template calling the reference kernel with
+    # the same values; None when there is none (a CMSIS-NN-only op).
+    reference: str | None = ""
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

@@ -112,6 +112,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
     scratch = scratch_bytes(values, in_c, filter_h, filter_w)
     return NodeCode(
         template="aot_conv_2d",
+        reference="aot_ref_conv_2d",
         values={
             **values,
             **common,

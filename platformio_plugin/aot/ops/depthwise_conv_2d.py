@@ -44,6 +44,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:
     scratch = scratch_bytes(values, batches, in_c, out_c, filter_h, filter_w, dsp)
     return NodeCode(
         template="aot_depthwise_conv_2d",
+        reference="aot_ref_depthwise_conv_2d",
         values={
             **values,
             **common,

@@ -58,6 +58,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001 (same
         constants.append(Constant(f"{name}_bias", "int32_t", int32_values(bias)))
     return NodeCode(
         template="aot_fully_connected",
+        reference="aot_ref_fully_connected",
         values={
             "input_offset": -source.zero_point[0],
             "filter_offset": -(weights.zero_point[0] if weights.zero_point else 0),

@@ -54,6 +54,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
         pad_value = output.zero_point[0]
     return NodeCode(
         template="aot_pad",
+        reference="aot_ref_pad",
         values={
             "input": tensor_ref(source.index),
             "output": tensor_ref(output.index),

@@ -42,6 +42,7 @@ def _emit(node: Node, graph: Graph, dsp: bool, average: bool) -> NodeCode:
     op = "AVERAGE_POOL_2D" if average else "MAX_POOL_2D"
     return NodeCode(
         template="aot_pool_2d",
+        reference="aot_ref_avgpool_2d" if average else "aot_ref_max_pool_2d",
         values={
             **values,
             "function": "arm_avgpool_s8" if average else "arm_max_pool_s8",

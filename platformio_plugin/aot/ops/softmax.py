@@ -20,6 +20,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
     depth = source.shape[-1]
     return NodeCode(
         template="aot_softmax",
+        reference="aot_ref_softmax",
         values={
             "rows": source.elements // depth,
             "row_size": depth,

@@ -29,6 +29,7 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
     dims = ", ".join(str(d) for d in source.shape)
     return NodeCode(
         template="aot_transpose",
+        reference="aot_ref_transpose",
         values={
             "perm": f"{name}_perm",
             "input_dims": dims,
