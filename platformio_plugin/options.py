@@ -212,7 +212,8 @@ OPTIONS: tuple[Option, ...] = (
         values.parse_positive_int,
         None,
         "Force the tensor arena size (bytes) instead of the measured one; on a probed board the "
-        "build checks that the model runs with it.",
+        "build checks that the model runs with it (aot: at least the plan's peak, refused "
+        "below it).",
         "65536",
     ),
     Option(

@@ -41,8 +41,22 @@ def generate_env(
         )
         for f, banner in zip(facts_list, banners)
     ]
+    for f, m in zip(facts_list, models):
+        check_forced_arena(f, m)
     facts = [
         f if f.arena_forced else dataclasses.replace(f, arena_size=m.arena_size)
         for f, m in zip(facts_list, models)
     ]
     return facts, models
+
+
+def check_forced_arena(facts: ModelFacts, model: AotModel) -> None:
+    """A custom_tinyml_arena_size below the plan's peak would only fail begin() on the board:
+    refuse it at build time."""
+    if facts.arena_forced and facts.arena_size < model.arena_size:
+        raise ConfigError(
+            f"{facts.source}: custom_tinyml_arena_size = {facts.arena_size} is smaller than "
+            f"the {model.arena_size} B the ahead-of-time plan of `{model.name}` needs.",
+            f"Set custom_tinyml_arena_size to at least {model.arena_size}, or leave it out "
+            "(with custom_tinyml_runtime = aot, kArenaSize is the plan's peak).",
+        )

@@ -449,3 +449,27 @@ def test_strided_slice_bounds_select_what_python_slicing_does(
         axis = [item % size] if isinstance(item, int) else list(range(size))[item]
         expected = [p + [i] for p in expected for i in axis]
     assert picked == expected
+
+
+def test_forced_arena_below_the_plan_is_refused_with_the_fix(shared_models: Path) -> None:
+    import dataclasses
+
+    from platformio_plugin.aot import check_forced_arena
+    from platformio_plugin.errors import ConfigError
+
+    data = _model(shared_models, "mlperf_kws_dscnn/kws_ref_model_int8.tflite")
+    model = generate_model(data, "kws", dsp=True, banner="")
+
+    @dataclasses.dataclass
+    class Facts:  # the fields check_forced_arena reads of ModelFacts
+        source: str
+        arena_size: int
+        arena_forced: bool
+
+    check_forced_arena(Facts("models/kws.tflite", model.arena_size, True), model)  # type: ignore[arg-type]
+    check_forced_arena(Facts("models/kws.tflite", 100, False), model)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as caught:
+        check_forced_arena(Facts("models/kws.tflite", model.arena_size - 16, True), model)  # type: ignore[arg-type]
+    text = caught.value.render()
+    assert text.startswith("models/kws.tflite: custom_tinyml_arena_size = 15984 is smaller")
+    assert "at least 16000" in text
