@@ -14,7 +14,7 @@ import pytest
 
 from platformio_plugin.aot import quant
 from platformio_plugin.aot.ops import elementwise
-from tests.helpers import sources
+from helpers import sources
 
 pytestmark = pytest.mark.unit
 
