@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import sources
 
 from platformio_plugin.aot import quant
 from platformio_plugin.aot.ops import elementwise
-from helpers import sources
 
 pytestmark = pytest.mark.unit
 
