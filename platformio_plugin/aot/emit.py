@@ -9,6 +9,7 @@ values.
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from dataclasses import dataclass
 from functools import cache
 from string import Template
@@ -19,7 +20,8 @@ from ..errors import AotUnsupportedError
 from .graph import Graph, read_graph
 from .ops import EMITTERS
 from .ops.common import Constant, NodeCode, Unsupported, shape_text, tensor_ref
-from .plan import Buffer, Plan, lifetimes, plan_arena
+from .plan import Buffer, Plan, lifetimes
+from .tiling import Candidate, InPlace, plan_in_place, tile_sizes
 
 VALUES_PER_ROW = 16
 
@@ -87,6 +89,65 @@ def arena_buffers(graph: Graph, codes: list[NodeCode]) -> list[Buffer]:
     buffers = [Buffer(f"t{t}", graph.tensor(t).nbytes, a, b) for t, (a, b) in spans.items()]
     buffers += [Buffer(f"s{i}", c.scratch, i, i) for i, c in enumerate(codes) if c.scratch]
     return buffers
+
+
+def in_place_candidates(graph: Graph, codes: list[NodeCode], buffers: list[Buffer]
+                        ) -> list[Candidate]:  # fmt: skip
+    """The row-local nodes whose input dies at them: neither a model input (the caller may
+    run the same input again) nor an output is ever written over."""
+    spans = {b.key: b for b in buffers}
+    candidates = []
+    for node, code in zip(graph.nodes, codes):
+        if code.rows is None or not tile_sizes(code.rows):
+            continue
+        source, output = node.inputs[0], node.outputs[0]
+        dies_here = spans[f"t{source}"].last == node.index
+        if dies_here and source not in graph.inputs and output not in graph.outputs:
+            candidates.append(Candidate(node.index, f"t{source}", f"t{output}", code.rows))
+    return candidates
+
+
+def _tiled_body(code: NodeCode, mode: InPlace) -> str:
+    """The node's call in a loop over its row tiles (a const table), in the order the
+    in-place run needs: the template's rows, padding and pointers come from the tile."""
+    rows = code.rows
+    assert rows is not None
+    table = "".join(
+        _render(
+            "aot_tile_row",
+            in_rows=tile.in_end - tile.in_first,
+            out_rows=tile.out_end - tile.out_first,
+            pad=tile.pad,
+            in_at=tile.in_first * rows.in_row_bytes,
+            out_at=tile.out_first * rows.out_row_bytes,
+            rows=_row_range(tile.out_first, tile.out_end),
+            input_rows=_row_range(tile.in_first, tile.in_end),
+        )
+        for tile in mode.tiles
+    )
+    values = dict(code.values)
+    values.update(
+        in_h="tile.in_rows",
+        out_h="tile.out_rows",
+        pad_h="tile.pad",
+        input=f"{code.values['input']} + tile.in_at",
+        output=f"{code.values['output']} + tile.out_at",
+    )
+    body = textwrap.indent(_render(code.template, **values), "  ")
+    return _render("aot_tiles", count=len(mode.tiles), table=table, body=body)
+
+
+def _row_range(first: int, end: int) -> str:
+    return f"{first}-{end - 1}" if end - first > 1 else str(first)
+
+
+def _in_place_summary(mode: InPlace) -> str:
+    order = "top to bottom" if mode.offset <= 0 else "bottom to top"
+    where = "before" if mode.offset <= 0 else "after"
+    return (
+        f", in place: {len(mode.tiles)} row tiles {order}, output {abs(mode.offset)} B "
+        f"{where} the input"
+    )
 
 
 def _rows(values: Iterable[int]) -> str:
@@ -164,19 +225,22 @@ def generate_model(
     codes = node_codes(graph, dsp, reference=kernels == "reference")
     includes, status_type, success = KERNEL_PRELUDES[kernels]
     buffers = arena_buffers(graph, codes)
-    plan = plan_arena(buffers)
+    plan, in_place = plan_in_place(buffers, in_place_candidates(graph, codes, buffers))
     nodes = []
     checks = []
     constants = []
     for index, code in enumerate(codes):
         values = dict(code.values)
         values["scratch_ptr"] = f"arena + kScratch{index}" if code.scratch else "nullptr"
+        mode = in_place.get(index)
         nodes.append(
             _render(
                 "aot_node",
                 index=index,
-                summary=code.summary,
-                body=_render(code.template, **values),
+                summary=code.summary + (_in_place_summary(mode) if mode else ""),
+                body=_tiled_body(dataclasses.replace(code, values=values), mode)
+                if mode
+                else _render(code.template, **values),
             )
         )
         if code.check_template:

@@ -1,6 +1,7 @@
 """The static arena plan: every activation tensor and scratch buffer at a fixed offset of one
 arena, planned at build time from lifetimes (greedy by size, as TFLM's GreedyMemoryPlanner:
-largest first, each at the lowest aligned offset free for its whole lifetime)."""
+largest first, each at the lowest aligned offset free for its whole lifetime). Tensors tied
+by a node that runs in place (see tiling) are planned as one buffer, at fixed distances."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ class Buffer:
 
 
 @dataclass(frozen=True)
+class Tie:
+    """Buffer ``second`` starts ``offset`` bytes (a multiple of ALIGNMENT) after ``first``."""
+
+    first: str
+    second: str
+    offset: int
+
+
+@dataclass(frozen=True)
 class Plan:
     offsets: dict[str, int]
     peak: int  # bytes: the arena size
@@ -34,25 +44,71 @@ def _overlap(a: Buffer, b: Buffer) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
-def plan_arena(buffers: Sequence[Buffer]) -> Plan:
-    """Offsets for ``buffers`` (sizes > 0): buffers alive at the same time never share bytes.
-    Deterministic: ties in size keep the order given."""
-    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, i))
+# A buffer to place: its pieces at offsets relative to it (one piece, or a tied group's).
+Item = list[tuple[int, Buffer]]
+
+
+def _fits(item: Item, offset: int, placed: list[tuple[int, Buffer]]) -> bool:
+    return not any(
+        _overlap(piece, other)
+        and offset + rel < start + other.size
+        and start < offset + rel + piece.size
+        for rel, piece in item
+        for start, other in placed
+    )
+
+
+def _greedy(items: Sequence[Item]) -> list[int]:
+    """Each item's offset: largest first, the lowest aligned offset at which none of its
+    pieces shares bytes with a piece placed before it while both are alive."""
+    extent = [max(rel + piece.size for rel, piece in item) for item in items]
+    order = sorted(range(len(items)), key=lambda i: (-extent[i], i))
     placed: list[tuple[int, Buffer]] = []
-    offsets: dict[str, int] = {}
-    peak = 0
+    offsets = [0] * len(items)
     for i in order:
-        buffer = buffers[i]
-        busy = sorted((off, off + b.size) for off, b in placed if _overlap(b, buffer))
-        offset = 0
-        for start, end in busy:
-            if offset + buffer.size <= start:
-                break
-            offset = max(offset, align(end))
-        placed.append((offset, buffer))
-        offsets[buffer.key] = offset
-        peak = max(peak, offset + buffer.size)
-    return Plan(offsets, align(peak) if peak else 0)
+        item = items[i]
+        tries = sorted(
+            {0} | {align(start + other.size - rel) for rel, _ in item for start, other in placed}
+        )
+        offset = next(o for o in tries if o >= 0 and _fits(item, o, placed))
+        offsets[i] = offset
+        placed += [(offset + rel, piece) for rel, piece in item]
+    return offsets
+
+
+def tie_groups(ties: Sequence[Tie]) -> dict[str, tuple[str, int]]:
+    """key -> (its group's first key, its offset in the group). Ties come in node order, so
+    a tie's ``second`` (a node's output) is not in a group yet."""
+    where: dict[str, tuple[str, int]] = {}
+    for tie in ties:
+        group, base = where.setdefault(tie.first, (tie.first, 0))
+        assert tie.second not in where, tie
+        where[tie.second] = (group, base + tie.offset)
+    return where
+
+
+def plan_arena(buffers: Sequence[Buffer], ties: Sequence[Tie] = ()) -> Plan:
+    """Offsets for ``buffers`` (sizes > 0): buffers alive at the same time never share bytes,
+    except tied ones, which keep their distances. Deterministic: ties in size keep the order
+    given."""
+    where = tie_groups(ties)
+    groups: dict[str, list[Buffer]] = {}
+    items: list[Item] = []
+    for buffer in buffers:
+        if buffer.key in where:
+            groups.setdefault(where[buffer.key][0], []).append(buffer)
+        else:
+            items.append([(0, buffer)])
+    for members in groups.values():
+        lowest = min(where[b.key][1] for b in members)
+        items.append([(where[b.key][1] - lowest, b) for b in members])
+    offsets = {
+        piece.key: offset + rel
+        for item, offset in zip(items, _greedy(items))
+        for rel, piece in item
+    }
+    peak = max((offsets[b.key] + b.size for b in buffers), default=0)
+    return Plan({b.key: offsets[b.key] for b in buffers}, align(peak) if peak else 0)
 
 
 def lifetimes(

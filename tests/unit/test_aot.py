@@ -113,9 +113,9 @@ def test_generated_source_is_reproducible_and_readable(shared_models: Path) -> N
     assert "arm_avgpool_s8(" in first.source
     assert "arm_softmax_s8(" in first.source
     assert "bool kws::AotInvoke(uint8_t* arena)" in first.source
-    # The largest tensor is 1x25x5x64 = 8,000 B; two are alive at once, plus no scratch in
-    # their way: the plan holds exactly two.
-    assert first.arena_size == 16000
+    # The largest tensor is 1x25x5x64 = 8,000 B; two are alive at once (16,000 B), but the
+    # layers between them run in place (tests/unit/test_aot_tiling.py): one and a band of rows.
+    assert 8000 < first.arena_size < 16000 * 0.7
 
 
 def test_scratch_depends_on_the_dsp_extension(shared_models: Path) -> None:
@@ -214,8 +214,11 @@ def test_reference_kernel_code_calls_tflm_not_cmsis_nn(shared_models: Path) -> N
     cmsis = generate_model(data, "kws", dsp=True, banner="")
     reference = generate_model(data, "kws", dsp=True, banner="", kernels="reference")
     assert "arm_" not in reference.source and "arm_nnfunctions.h" not in reference.source
-    assert reference.source.count("reference_integer_ops::ConvPerChannel(") == 5
-    assert reference.source.count("reference_integer_ops::DepthwiseConvPerChannel(") == 4
+    # the same calls: 5 convolutions, 4 depthwise
+    calls = reference.source.count("reference_integer_ops::ConvPerChannel(")
+    assert calls == cmsis.source.count("arm_convolve_wrapper_s8(") == 5
+    calls = reference.source.count("reference_integer_ops::DepthwiseConvPerChannel(")
+    assert calls == cmsis.source.count("arm_depthwise_conv_wrapper_s8(") == 4
     assert reference.source.count("reference_ops::Softmax(") == 1
     assert reference.scratch_bytes == 0 and cmsis.scratch_bytes > 0
     # the same plan but for the scratch buffers CMSIS-NN asks for
@@ -471,5 +474,7 @@ def test_forced_arena_below_the_plan_is_refused_with_the_fix(shared_models: Path
     with pytest.raises(ConfigError) as caught:
         check_forced_arena(Facts("models/kws.tflite", model.arena_size - 16, True), model)  # type: ignore[arg-type]
     text = caught.value.render()
-    assert text.startswith("models/kws.tflite: custom_tinyml_arena_size = 15984 is smaller")
-    assert "at least 16000" in text
+    assert text.startswith(
+        f"models/kws.tflite: custom_tinyml_arena_size = {model.arena_size - 16} is smaller"
+    )
+    assert f"at least {model.arena_size}" in text

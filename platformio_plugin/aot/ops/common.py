@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from ..graph import Graph, Node, Tensor
+from ..tiling import Rows
 
 Value = Union[str, int]
 
@@ -46,6 +47,9 @@ class NodeCode:
     # is plain C (the same code for both), else the template calling the reference kernel with
     # the same values; None when there is none (a CMSIS-NN-only op).
     reference: str | None = ""
+    # A layer whose output rows each read a band of input rows: it may run in place, in row
+    # tiles (its template's in_h, out_h, pad_h, input and output then change per tile).
+    rows: Rows | None = None
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -98,6 +102,26 @@ def activation_input(graph: Graph, node: Node, position: int = 0) -> Tensor:
     if tensor.is_constant:
         raise Unsupported("a constant activation input")
     return tensor
+
+
+def row_geometry(source: Tensor, output: Tensor, values: dict[str, int], filter_h: int
+                 ) -> Rows | None:  # fmt: skip
+    """The rows of a batch-1 NHWC convolution, for running it in place."""
+    batches, in_h, in_w, in_c = source.shape
+    _, out_h, out_w, out_c = output.shape
+    if batches != 1:
+        return None
+    return Rows(
+        in_h=in_h,
+        out_h=out_h,
+        stride=values["stride_h"],
+        pad=values["pad_h"],
+        filter_h=filter_h,
+        dilation=values["dilation_h"],
+        in_row_bytes=in_w * in_c,
+        out_row_bytes=out_w * out_c,
+        out_w=out_w,
+    )
 
 
 def prefix(node: Node) -> str:

@@ -17,6 +17,7 @@ from .common import (
     optional_bias,
     prefix,
     require_int8,
+    row_geometry,
     shape_text,
     tensor_ref,
 )
@@ -135,5 +136,6 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:  # noqa: ARG001
         ),
         constants=constants,
         scratch=scratch,
+        rows=row_geometry(source, output, values, filter_h),
         check_template="aot_conv_2d_check" if scratch else "",
     )

@@ -11,6 +11,7 @@ from .common import (
     constant_input,
     optional_bias,
     require_int8,
+    row_geometry,
     shape_text,
 )
 from .conv_2d import per_channel_requantization, spatial
@@ -68,5 +69,6 @@ def emit(node: Node, graph: Graph, dsp: bool) -> NodeCode:
         ),
         constants=constants,
         scratch=scratch,
+        rows=row_geometry(source, output, values, filter_h),
         check_template="aot_depthwise_conv_2d_check" if scratch else "",
     )
