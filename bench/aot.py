@@ -16,8 +16,18 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-COUNTERPART = {"m4-aot": "m4-cmsis-nn", "m0plus-aot": "m0plus-cmsis-nn"}  # interpreter env
-CPU = {"m4-aot": "M4", "m0plus-aot": "M0+"}
+COUNTERPART = {  # AoT env -> the interpreter env of the same board and kernels
+    "m4-aot": "m4-cmsis-nn",
+    "m0plus-aot": "m0plus-cmsis-nn",
+    "m4-aot-whole": "m4-cmsis-nn",  # custom_tinyml_aot_in_place = no
+    "m0plus-aot-whole": "m0plus-cmsis-nn",
+}
+CPU = {
+    "m4-aot": "M4",
+    "m0plus-aot": "M0+",
+    "m4-aot-whole": "M4, no in-place",
+    "m0plus-aot-whole": "M0+, no in-place",
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,7 @@ def env_name(aot_env: str, model: str) -> str:
     return f"{aot_env}-{model}"
 
 
-def ini_sections(aot_env: str, board: str, models: list[str]) -> list[str]:
+def ini_sections(aot_env: str, board: str, models: list[str], in_place: str = "auto") -> list[str]:
     """platformio.ini sections of one AoT env: one per model."""
     lines: list[str] = []
     for model in models:
@@ -54,6 +64,7 @@ def ini_sections(aot_env: str, board: str, models: list[str]) -> list[str]:
             f"board = {board}",
             "custom_tinyml_kernels = cmsis-nn",
             "custom_tinyml_runtime = aot",
+            f"custom_tinyml_aot_in_place = {in_place}",
             "custom_tinyml_probe = no",
             f"custom_tinyml_models = models/{model}.tflite",
             "",

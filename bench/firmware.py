@@ -7,7 +7,8 @@ also relinked with one model at a time for per-model .text/.data/.bss (the TFLM 
 env's, only the program changes, and --gc-sections keeps only what the model reaches). The
 firmware measures each model's stack high-water too.
 
-The AoT envs (m4-aot, m0plus-aot: custom_tinyml_runtime = aot) build one firmware per model and
+The AoT envs (m4-aot, m0plus-aot: custom_tinyml_runtime = aot; m4-aot-whole, m0plus-aot-whole: the
+same with custom_tinyml_aot_in_place = no) build one firmware per model and
 are compared with the interpreter env of the same board (aot.py).
 """
 
@@ -41,6 +42,7 @@ class FirmwareEnv:
     all_ops: bool = False
     per_model_sizes: bool = False
     runtime: str = "tflm"  # tflm | aot (one firmware per model)
+    aot_in_place: str = "auto"  # custom_tinyml_aot_in_place of an AoT env
 
 
 ENVS = (  # in order of importance: a run cut short still has the main numbers
@@ -50,6 +52,8 @@ ENVS = (  # in order of importance: a run cut short still has the main numbers
     FirmwareEnv("m0plus-cmsis-nn", "mps2-m0plus", "cmsis-nn", per_model_sizes=True),
     FirmwareEnv("m0plus-aot", "mps2-m0plus", "cmsis-nn", runtime="aot"),
     FirmwareEnv("m0plus-reference", "mps2-m0plus", "reference"),
+    FirmwareEnv("m4-aot-whole", "mps2-an386", "cmsis-nn", runtime="aot", aot_in_place="no"),
+    FirmwareEnv("m0plus-aot-whole", "mps2-m0plus", "cmsis-nn", runtime="aot", aot_in_place="no"),
     FirmwareEnv(
         "m4-cmsis-nn-all-ops", "mps2-an386", "cmsis-nn", all_ops=True, per_model_sizes=True
     ),
@@ -140,7 +144,7 @@ def ini_text(envs: list[FirmwareEnv], models: list[str]) -> str:
     ]
     for e in envs:
         if e.runtime == "aot":
-            lines += aot.ini_sections(e.name, e.board, models)
+            lines += aot.ini_sections(e.name, e.board, models, e.aot_in_place)
             continue
         lines += [f"[env:{e.name}]", f"board = {e.board}", f"custom_tinyml_kernels = {e.kernels}"]
         if e.all_ops:

@@ -208,6 +208,7 @@ def generation_key(config: PluginConfig, conv_keys: Sequence[str]) -> str:
         "arena_size": config.options.arena_size,
         "runtime": [config.options.runtime_flash, config.options.runtime_ram],
         "probe": [config.options.runtime, config.options.probe],
+        "aot_in_place": config.options.aot_in_place,
         "codegen": codegen_digest(),
     }
     return fingerprint(labels, settings)

@@ -194,6 +194,19 @@ OPTIONS: tuple[Option, ...] = (
         "none",
     ),
     Option(
+        "aot_in_place",
+        "auto | no",
+        values.choice("auto", "no"),
+        "auto",
+        "With custom_tinyml_runtime = aot. auto: a convolution or depthwise convolution whose "
+        "input dies at it runs in place, as four calls over bands of rows, where that lowers "
+        "the arena's peak (the smallest RAM; each call more costs the kernel's setup: "
+        "CMSIS-NN's 1x1 convolution sums its filter once per call, +2.3 % instructions on "
+        "KWS DS-CNN). no: every layer in one call over whole tensors (the fewest "
+        "instructions).",
+        "no",
+    ),
+    Option(
         "probe",
         "auto | no",
         values.choice("auto", "no"),
@@ -300,6 +313,7 @@ class Options:
     test_suite: str
     kernels: str
     runtime: str
+    aot_in_place: str
     probe: str
     arena_size: Optional[int]
     sources_dir: Optional[str]

@@ -37,7 +37,12 @@ def generate_env(
     check_board(config)
     models = [
         generate_model(
-            f.data, f.name, dsp=config.kernels.dsp, banner=banner, kernels=config.kernels.kernels
+            f.data,
+            f.name,
+            dsp=config.kernels.dsp,
+            banner=banner,
+            kernels=config.kernels.kernels,
+            in_place=config.options.aot_in_place == "auto",
         )
         for f, banner in zip(facts_list, banners)
     ]

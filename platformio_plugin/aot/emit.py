@@ -217,22 +217,30 @@ KERNEL_PRELUDES = {
 
 
 def generate_model(
-    data: bytes, name: str, *, dsp: bool, banner: str, kernels: str = "cmsis-nn"
+    data: bytes,
+    name: str,
+    *,
+    dsp: bool,
+    banner: str,
+    kernels: str = "cmsis-nn",
+    in_place: bool = True,
 ) -> AotModel:
     """The ahead-of-time source of one model for a core with (``dsp``) or without the DSP
-    extension, calling CMSIS-NN or (``kernels = "reference"``) TFLM's reference kernels."""
+    extension, calling CMSIS-NN or (``kernels = "reference"``) TFLM's reference kernels;
+    ``in_place``: layers may run in place where that lowers the arena's peak."""
     graph = read_graph(data, name)
     codes = node_codes(graph, dsp, reference=kernels == "reference")
     includes, status_type, success = KERNEL_PRELUDES[kernels]
     buffers = arena_buffers(graph, codes)
-    plan, in_place = plan_in_place(buffers, in_place_candidates(graph, codes, buffers))
+    candidates = in_place_candidates(graph, codes, buffers) if in_place else []
+    plan, tiled = plan_in_place(buffers, candidates)
     nodes = []
     checks = []
     constants = []
     for index, code in enumerate(codes):
         values = dict(code.values)
         values["scratch_ptr"] = f"arena + kScratch{index}" if code.scratch else "nullptr"
-        mode = in_place.get(index)
+        mode = tiled.get(index)
         nodes.append(
             _render(
                 "aot_node",
@@ -259,6 +267,7 @@ def generate_model(
         arena_size=plan.peak,
         node_count=len(codes),
         offsets=_offsets(graph, plan, sorted(buffers, key=lambda b: (b.first, b.key))),
+        tile_type=_render("aot_tile_type") if tiled else "",
         constants="".join(constants),
         checks="".join(checks),
         nodes="".join(nodes),

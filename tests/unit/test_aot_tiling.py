@@ -155,3 +155,12 @@ def test_plan_in_place_keeps_the_plain_plan_when_tiles_do_not_help() -> None:
     buffers[2] = Buffer("t9", 4096, 1, 1)
     plan, modes = plan_in_place(buffers, [Candidate(1, "t0", "t1", rows)])
     assert list(modes) == [1] and plan.peak < plan_arena(buffers).peak
+
+
+def test_in_place_can_be_turned_off(shared_models: Path) -> None:
+    """custom_tinyml_aot_in_place = no: every layer one call over whole tensors, two 25x5x64
+    tensors at once in KWS."""
+    kws = (shared_models / "mlperf_kws_dscnn/kws_ref_model_int8.tflite").read_bytes()
+    whole = generate_model(kws, "kws", dsp=True, banner="", in_place=False)
+    assert whole.arena_size == 2 * 25 * 5 * 64
+    assert "in place" not in whole.source and "Tile& tile" not in whole.source

@@ -67,6 +67,7 @@ BAD_VALUES = [
     ("custom_tinyml_model_class", "net.py"),
     ("custom_tinyml_kernels", "fast"),
     ("custom_tinyml_runtime", "tvm"),
+    ("custom_tinyml_aot_in_place", "yes"),
     ("custom_tinyml_probe", "always"),
     ("custom_tinyml_input_layout", "nhwc"),
     ("custom_tinyml_frontend", "ai-edge-torch"),
