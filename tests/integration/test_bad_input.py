@@ -58,6 +58,7 @@ BAD_VALUES = {
     "test_suite": ("sometimes", "auto, yes, no"),
     "kernels": ("fast", "auto, cmsis-nn, reference"),
     "runtime": ("zephyr", "tflm, aot, none"),
+    "aot_in_place": ("yes", "auto, no"),
     "probe": ("always", "auto, no"),
     "arena_size": ("64k", "bytes"),
     "sources_dir": ("nowhere/sources", "not a folder"),
