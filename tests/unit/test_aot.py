@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from helpers.arena_plan import live_overlaps
 
 from platformio_plugin.aot import quant
 from platformio_plugin.aot.emit import generate_model
@@ -80,11 +81,7 @@ def test_plan_shares_bytes_only_between_disjoint_lifetimes() -> None:
         Buffer("s1", 8, 1, 1),
     ]
     plan = plan_arena(buffers)
-    spans = {b.key: (plan.offsets[b.key], plan.offsets[b.key] + b.size, b) for b in buffers}
-    for a_start, a_end, a in spans.values():
-        for b_start, b_end, b in spans.values():
-            if a is not b and a.first <= b.last and b.first <= a.last:
-                assert a_end <= b_start or b_end <= a_start, (a, b)
+    assert live_overlaps(buffers, plan.offsets) == []
     assert all(offset % 16 == 0 for offset in plan.offsets.values())
     assert plan.offsets["t0"] == plan.offsets["t2"]  # t0 is dead when t2 is written
     assert plan.peak == 192  # t0/t2 at 0, t1 at 112 (..162), s1 at 176 (..184), rounded up

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.arena_plan import live_overlaps
 
 from platformio_plugin.aot.emit import generate_model
-from platformio_plugin.aot.plan import Buffer, Tie, plan_arena, tie_groups
+from platformio_plugin.aot.plan import Buffer, Tie, plan_arena
 from platformio_plugin.aot.tiling import Rows, in_place, plan_in_place, row_tiles, tile_sizes
 
 pytestmark = pytest.mark.unit
@@ -94,20 +95,6 @@ def test_tiles_cover_the_rows_with_even_bands_for_odd_widths() -> None:
     assert tile_sizes(Rows(48, 48, 1, 0, 1, 1, 384, 768, 48)) == [12, 12, 12, 12]
 
 
-def _live_overlaps(buffers: list[Buffer], offsets: dict[str, int], ties: list[Tie]) -> list:
-    group = {k: g for k, (g, _) in tie_groups(ties).items()}
-    bad = []
-    for a, b in itertools.combinations(buffers, 2):
-        same_group = a.key in group and group.get(a.key) == group.get(b.key)
-        alive_together = a.first <= b.last and b.first <= a.last
-        apart = (
-            offsets[a.key] + a.size <= offsets[b.key] or offsets[b.key] + b.size <= offsets[a.key]
-        )
-        if alive_together and not apart and not same_group:
-            bad.append((a, b))
-    return bad
-
-
 def test_tied_buffers_keep_their_distance_and_others_stay_clear() -> None:
     # A chain 0 -> 1 -> 2 run in place, a skip tensor 3 alive throughout, a scratch at node 1.
     buffers = [
@@ -121,7 +108,7 @@ def test_tied_buffers_keep_their_distance_and_others_stay_clear() -> None:
     plan = plan_arena(buffers, ties)
     assert plan.offsets["t1"] - plan.offsets["t0"] == -96
     assert plan.offsets["t2"] - plan.offsets["t1"] == 64
-    assert _live_overlaps(buffers, plan.offsets, ties) == []
+    assert live_overlaps(buffers, plan.offsets, ties) == []
     assert all(o % 16 == 0 for o in plan.offsets.values())
     assert plan.peak < plan_arena(buffers).peak
 
